@@ -1,0 +1,122 @@
+// Matrix products: matmul (NumPy semantics), bmm, linear.
+// The forward maps both operands onto 3-D strided views [B, M, K] x [B, K, N] and calls the gemm
+// kernel once; a batched left operand times a plain matrix is folded into one tall product. The
+// backward is two more matmuls on transposed views (dA = dC B^T, dB = A^T dC), summed over
+// broadcast batch dims.
+#include "autograd/op_util.h"
+
+namespace iris {
+
+namespace {
+
+// True when the last two dims of t form a row- or column-major matrix the gemm kernel can read.
+bool gemm_readable(const Tensor& t) {
+  int n = t.dim();
+  int64_t rows = t.shape()[n - 2], cols = t.shape()[n - 1];
+  int64_t rs = t.strides()[n - 2], cs = t.strides()[n - 1];
+  if ((cs == 1 || cols == 1) && (rows == 1 || rs >= cols)) return true;
+  if ((rs == 1 || rows == 1) && (cols == 1 || cs >= rows)) return true;
+  return false;
+}
+
+// A [B, rows, cols] view of t (batch dims collapsed), copying only when the strides forbid it.
+Tensor as_batched_3d(Tensor t) {
+  if (!gemm_readable(t)) t = detail::contiguous_nograd(t);
+  int n = t.dim();
+  int64_t batch = 1, bstride = 0;
+  bool collapsible = true;
+  for (int i = n - 3; i >= 0; --i) {
+    int64_t s = t.shape()[i], st = t.strides()[i];
+    if (s == 1) continue;
+    if (batch == 1) bstride = st;
+    else if (st != bstride * batch && !(st == 0 && bstride == 0)) collapsible = false;
+    batch *= s;
+  }
+  if (!collapsible) {
+    t = detail::contiguous_nograd(t);
+    return make_view(t, {batch, t.shape()[n - 2], t.shape()[n - 1]},
+                     {t.shape()[n - 2] * t.shape()[n - 1], t.strides()[n - 2], t.strides()[n - 1]}, t.offset());
+  }
+  return make_view(t, {batch, t.shape()[n - 2], t.shape()[n - 1]}, {bstride, t.strides()[n - 2], t.strides()[n - 1]},
+                   t.offset());
+}
+
+// The product of a and b (both >= 2-D), no autograd.
+Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
+  int na = a.dim(), nb = b.dim();
+  int64_t M = a.shape()[na - 2], K = a.shape()[na - 1], N = b.shape()[nb - 1];
+  IRIS_CHECK(b.shape()[nb - 2] == K, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+             " do not line up: inner sizes ", K, " and ", b.shape()[nb - 2],
+             " (the last dim of the first must equal the second-to-last of the second)");
+  Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
+  Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
+  Shape out_shape = batch;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  Tensor out = empty(out_shape, {a.dtype(), a.device()});
+
+  // [..., M, K] @ [K, N]: fold the batch into the rows when the rows are evenly strided.
+  if (nb == 2 && na > 2 && a.is_contiguous()) {
+    Tensor a2 = make_view(a, {numel_of(batch) * M, K}, {K, 1}, a.offset());
+    backend(a.device()).gemm(as_batched_3d(a2), as_batched_3d(b), out.view({1, numel_of(batch) * M, N}), 1.0, 0.0);
+    return out;
+  }
+  Shape ea = batch, eb = batch;
+  ea.push_back(M);
+  ea.push_back(K);
+  eb.push_back(K);
+  eb.push_back(N);
+  Tensor a3 = as_batched_3d(detail::broadcast_to(a, ea));
+  Tensor b3 = as_batched_3d(detail::broadcast_to(b, eb));
+  Tensor c3 = make_view(out, {numel_of(batch), M, N}, {M * N, N, 1}, 0);
+  backend(a.device()).gemm(a3, b3, c3, 1.0, 0.0);
+  return out;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a0, const Tensor& b0) {
+  IRIS_CHECK(a0.defined() && b0.defined(), "matmul: an operand is undefined");
+  IRIS_CHECK(a0.dim() >= 1 && b0.dim() >= 1, "matmul: operands must have at least 1 dim, got shapes ",
+             shape_str(a0.shape()), " and ", shape_str(b0.shape()));
+  detail::check_same_device("matmul", {&a0, &b0});
+  // 1-D operands: a vector on the left is a row, on the right a column; the added dim is removed.
+  if (a0.dim() == 1) return matmul(a0.unsqueeze(0), b0).squeeze(-2);
+  if (b0.dim() == 1) return matmul(a0, b0.unsqueeze(-1)).squeeze(-1);
+
+  DType dt = promote_types(a0.dtype(), b0.dtype());
+  IRIS_CHECK(is_floating(dt), "matmul: needs floating tensors, got ", dtype_name(a0.dtype()), " and ",
+             dtype_name(b0.dtype()));
+  Tensor a = detail::cast(a0.detach(), dt), b = detail::cast(b0.detach(), dt);
+  Tensor out = matmul_kernel(a, b);
+  bool ga = a0.requires_grad(), gb = b0.requires_grad();
+  return record("MatmulBackward", out, {a0, b0},
+                [ad = gb ? a : Tensor(), bd = ga ? b : Tensor(), sa = a0.shape(), sb = b0.shape()](const Tensor& g) {
+                  Tensor da = bd.defined() ? sum_to(matmul(g, bd.transpose(-1, -2)), sa) : Tensor();
+                  Tensor db = ad.defined() ? sum_to(matmul(ad.transpose(-1, -2), g), sb) : Tensor();
+                  return std::vector<Tensor>{da, db};
+                });
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  detail::check_dims("bmm", "first operand", a, {3});
+  detail::check_dims("bmm", "second operand", b, {3});
+  IRIS_CHECK(a.shape()[0] == b.shape()[0], "bmm: batch sizes differ: ", shape_str(a.shape()), " and ",
+             shape_str(b.shape()));
+  return matmul(a, b);
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  IRIS_CHECK(x.defined() && weight.defined(), "linear: input or weight is undefined");
+  detail::check_dims("linear", "weight", weight, {2});
+  IRIS_CHECK(x.dim() >= 1 && x.shape()[x.dim() - 1] == weight.shape()[1], "linear: input of shape ",
+             shape_str(x.shape()), " does not match weight of shape ", shape_str(weight.shape()),
+             ": the input's last dim must equal the weight's second dim (in_features)");
+  if (bias.defined())
+    IRIS_CHECK(bias.dim() == 1 && bias.shape()[0] == weight.shape()[0], "linear: bias of shape ",
+               shape_str(bias.shape()), " does not match out_features ", weight.shape()[0]);
+  Tensor y = matmul(x, weight.t());
+  return bias.defined() ? add(y, bias) : y;
+}
+
+}  // namespace iris

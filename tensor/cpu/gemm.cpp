@@ -1,0 +1,92 @@
+// CPU matrix products through Eigen: the only Eigen-heavy compile unit of the engine.
+// Each operand matrix is mapped in place as row-major or column-major from its strides, so a
+// transposed operand costs nothing. Batches of small products are spread over threads (Eigen runs
+// serially inside); a single large product uses Eigen's own threads.
+// Leaves out our own packed micro-kernels (the CPU-speed work replaces this file's inner call).
+#include <Eigen/Core>
+
+#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/loops.h"
+
+namespace iris::cpu {
+
+namespace {
+
+template <class T, int Order>
+using MatMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order>, 0, Eigen::OuterStride<>>;
+template <class T>
+using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+
+// The layout of one operand matrix [rows, cols] with strides (rs, cs): row-major when cs == 1.
+struct Layout {
+  bool row_major;
+  int64_t ld;
+};
+Layout layout_of(int64_t rows, int64_t cols, int64_t rs, int64_t cs, const char* which) {
+  if (cs == 1 || cols == 1) {
+    int64_t ld = rows == 1 ? cols : rs;
+    if (ld >= cols) return {true, ld};
+  }
+  if (rs == 1 || rows == 1) {
+    int64_t ld = cols == 1 ? rows : cs;
+    if (ld >= rows) return {false, ld};
+  }
+  throw Error(cat_str("gemm: operand ", which, " [", rows, ", ", cols, "] with strides (", rs, ", ", cs,
+                      ") is neither row- nor column-major; call contiguous() first"));
+}
+
+template <class T, int OA, int OB>
+void gemm_one(const T* a, Layout la, const T* b, Layout lb, T* c, int64_t M, int64_t N, int64_t K, T alpha, T beta) {
+  MatMap<T, OA> A(a, M, K, Eigen::OuterStride<>(la.ld));
+  MatMap<T, OB> B(b, K, N, Eigen::OuterStride<>(lb.ld));
+  OutMap<T> C(c, M, N);
+  if (beta == T(0)) C.noalias() = alpha * (A * B);
+  else C = beta * C + alpha * (A * B);
+}
+
+template <class T>
+void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_d, double beta_d) {
+  const int64_t batch = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  if (M == 0 || N == 0) return;
+  const T alpha = static_cast<T>(alpha_d), beta = static_cast<T>(beta_d);
+  T* cp = c.data<T>();
+  if (K == 0) {  // empty inner dim: C = beta * C
+    for (int64_t i = 0; i < batch * M * N; ++i) cp[i] = beta == T(0) ? T(0) : beta * cp[i];
+    return;
+  }
+  Layout la = layout_of(M, K, a.strides()[1], a.strides()[2], "a");
+  Layout lb = layout_of(K, N, b.strides()[1], b.strides()[2], "b");
+  const T* ap = a.data<T>();
+  const T* bp = b.data<T>();
+  const int64_t sa = a.strides()[0], sb = b.strides()[0];
+
+  auto run = [&](int64_t i) {
+    const T* ai = ap + i * sa;
+    const T* bi = bp + i * sb;
+    T* ci = cp + i * M * N;
+    if (la.row_major && lb.row_major) gemm_one<T, Eigen::RowMajor, Eigen::RowMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
+    else if (la.row_major) gemm_one<T, Eigen::RowMajor, Eigen::ColMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
+    else if (lb.row_major) gemm_one<T, Eigen::ColMajor, Eigen::RowMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
+    else gemm_one<T, Eigen::ColMajor, Eigen::ColMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
+  };
+
+  const int64_t flops = M * N * K;
+  if (batch > 1 && flops < (int64_t(1) << 21)) {
+    Eigen::setNbThreads(1);
+    parallel_for(batch, flops / 16 + 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t i = b0; i < b1; ++i) run(i);
+    });
+  } else {
+    Eigen::setNbThreads(flops < (int64_t(1) << 18) ? 1 : num_threads());
+    for (int64_t i = 0; i < batch; ++i) run(i);
+  }
+}
+
+}  // namespace
+
+void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+  IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous());
+  dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta); });
+}
+
+}  // namespace iris::cpu

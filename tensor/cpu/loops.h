@@ -1,0 +1,101 @@
+// The strided N-d loop behind every CPU elementwise kernel: K operands share one index space, each
+// with its own strides (stride 0 = broadcast). Dims of size 1 are dropped and adjacent dims that are
+// contiguous for every operand are merged, so most calls become one long inner loop. Work is split
+// by linear element index across OpenMP threads above kParallelGrain elements.
+// The body sees runs: body(n, offsets, inner_strides) for n consecutive elements of the last dim.
+// Leaves out reductions (each output reads many inputs): see reduce.cpp.
+#pragma once
+
+#include <algorithm>
+#include <array>
+
+#include "tensor/tensor.h"
+
+namespace iris::cpu {
+
+constexpr int64_t kParallelGrain = 32768;
+
+template <int K>
+using Offsets = std::array<int64_t, K>;
+
+template <int K, class Body>
+void strided_loop(const Shape& shape, const std::array<Strides, K>& strides, Body&& body,
+                  int64_t grain = kParallelGrain) {
+  // 1. Drop size-1 dims and merge dims that are contiguous for every operand.
+  int64_t size[kMaxDims];
+  int64_t st[K][kMaxDims];
+  int nd = 0;
+  for (int d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (shape[d] == 0) return;
+    bool merge = nd > 0;
+    for (int k = 0; k < K && merge; ++k) merge = st[k][nd - 1] == strides[k][d] * shape[d];
+    if (merge) {
+      size[nd - 1] *= shape[d];
+      for (int k = 0; k < K; ++k) st[k][nd - 1] = strides[k][d];
+    } else {
+      size[nd] = shape[d];
+      for (int k = 0; k < K; ++k) st[k][nd] = strides[k][d];
+      ++nd;
+    }
+  }
+  Offsets<K> inner{};
+  if (nd == 0) {  // a single element
+    Offsets<K> zero{};
+    body(int64_t(1), zero, inner);
+    return;
+  }
+  const int last = nd - 1;
+  for (int k = 0; k < K; ++k) inner[k] = st[k][last];
+  int64_t total = 1;
+  for (int d = 0; d < nd; ++d) total *= size[d];
+
+  // 2. Walk the linear range [begin, end) in runs along the last dim.
+  auto run_range = [&](int64_t begin, int64_t end) {
+    int64_t idx[kMaxDims];
+    Offsets<K> off{};
+    int64_t rem = begin;
+    for (int d = last; d >= 0; --d) {
+      idx[d] = rem % size[d];
+      rem /= size[d];
+      for (int k = 0; k < K; ++k) off[k] += idx[d] * st[k][d];
+    }
+    for (int64_t pos = begin; pos < end;) {
+      int64_t n = std::min(size[last] - idx[last], end - pos);
+      body(n, off, inner);
+      pos += n;
+      idx[last] += n;
+      for (int k = 0; k < K; ++k) off[k] += n * st[k][last];
+      for (int d = last; d > 0 && idx[d] == size[d]; --d) {
+        idx[d] = 0;
+        ++idx[d - 1];
+        for (int k = 0; k < K; ++k) off[k] += st[k][d - 1] - size[d] * st[k][d];
+      }
+    }
+  };
+
+  int threads = total >= grain ? std::min<int64_t>(num_threads(), total / (grain / 4) + 1) : 1;
+  if (threads <= 1) {
+    run_range(0, total);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; ++t) run_range(total * t / threads, total * (t + 1) / threads);
+}
+
+// Runs f(begin, end) over [0, n) split across threads when n * cost_per_item is large enough.
+template <class F>
+void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
+  int threads = n * cost_per_item >= kParallelGrain ? std::min<int64_t>(num_threads(), n) : 1;
+  if (threads <= 1) {
+    if (n > 0) f(int64_t(0), n);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; ++t) {
+    int64_t b = n * t / threads, e = n * (t + 1) / threads;
+    if (b < e) f(b, e);
+  }
+}
+
+}  // namespace iris::cpu
