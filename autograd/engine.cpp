@@ -85,31 +85,34 @@ static void accumulate_into(std::shared_ptr<TensorImpl>& slot, const Tensor& g) 
 
 // ---- backward ---------------------------------------------------------------------------
 
-static std::vector<Node*> topological_order(Node* root) {
-  std::vector<Node*> order;  // post-order; reversed at the end
+// Nodes from the output towards the leaves, each before everything it feeds. The order holds
+// owning pointers: releasing a node's edges during the walk must not free nodes still to come.
+static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> order;  // post-order; reversed at the end
   std::unordered_set<Node*> seen;
-  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
-  seen.insert(root);
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
+  seen.insert(root.get());
   while (!stack.empty()) {
     auto& [node, child] = stack.back();
     if (child < node->next.size()) {
-      Node* n = node->next[child++].get();
-      if (n && seen.insert(n).second) stack.push_back({n, 0});
+      const std::shared_ptr<Node>& n = node->next[child++];
+      if (n && seen.insert(n.get()).second) stack.push_back({n, 0});
     } else {
       order.push_back(node);
       stack.pop_back();
     }
   }
-  return std::vector<Node*>(order.rbegin(), order.rend());
+  return std::vector<std::shared_ptr<Node>>(order.rbegin(), order.rend());
 }
 
 static void run_backward(const std::shared_ptr<Node>& root, const Tensor& seed, bool retain_graph) {
   NoGradGuard no_grad;
-  std::vector<Node*> order = topological_order(root.get());
+  std::vector<std::shared_ptr<Node>> order = topological_order(root);
   std::unordered_map<Node*, Tensor> pending;
   pending[root.get()] = seed;
 
-  for (Node* node : order) {
+  for (const std::shared_ptr<Node>& node_ptr : order) {
+    Node* node = node_ptr.get();
     auto it = pending.find(node);
     if (it == pending.end()) continue;  // no gradient flowed here
     Tensor g = std::move(it->second);

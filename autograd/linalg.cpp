@@ -81,6 +81,7 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
              shape_str(a0.shape()), " and ", shape_str(b0.shape()));
   detail::check_same_device("matmul", {&a0, &b0});
   // 1-D operands: a vector on the left is a row, on the right a column; the added dim is removed.
+  if (a0.dim() == 1 && b0.dim() == 1) return matmul(a0.unsqueeze(0), b0.unsqueeze(-1)).reshape({});
   if (a0.dim() == 1) return matmul(a0.unsqueeze(0), b0).squeeze(-2);
   if (b0.dim() == 1) return matmul(a0, b0.unsqueeze(-1)).squeeze(-1);
 

@@ -1,7 +1,7 @@
 // The one comparison helper every test uses, plus small fixtures.
 //   CHECK_CLOSE(actual, expected, atol, rtol): shapes equal and |a - e| <= atol + rtol * |e|
 //     everywhere; on failure prints the worst element, its index and both values.
-//   CHECK_GRADCHECK(fn, inputs, opts): finite differences vs backward() (autograd/gradcheck.h).
+//   CHECK_GRADCHECK(fn, {inputs...}, opts): finite differences vs backward() (autograd/gradcheck.h).
 //   noncontiguous(t): the same values in a strided, non-contiguous layout (a leaf).
 //   CHECK_THROWS_WITH_SUBSTR(expr, "text"): expr throws iris::Error whose message contains text.
 #pragma once
@@ -81,6 +81,11 @@ inline Tensor randn64(const Shape& shape, uint64_t seed, bool requires_grad = tr
   return t;
 }
 
+inline GradcheckResult run_gradcheck(const TensorFn& f, const std::vector<Tensor>& inputs,
+                                     const GradcheckOptions& opts = {}) {
+  return gradcheck(f, inputs, opts);
+}
+
 }  // namespace iris::testing
 
 #define CHECK_CLOSE(actual, expected, atol, rtol)                                       \
@@ -89,9 +94,10 @@ inline Tensor randn64(const Shape& shape, uint64_t seed, bool requires_grad = tr
     CHECK_MESSAGE(iris_close_result_.ok, iris_close_result_.message);                   \
   } while (0)
 
-#define CHECK_GRADCHECK(fn, inputs, opts)                                      \
+// CHECK_GRADCHECK(fn, {inputs...}[, opts]): variadic so brace lists pass through the macro.
+#define CHECK_GRADCHECK(...)                                                   \
   do {                                                                         \
-    auto iris_gc_result_ = ::iris::gradcheck((fn), (inputs), (opts));          \
+    auto iris_gc_result_ = ::iris::testing::run_gradcheck(__VA_ARGS__);        \
     CHECK_MESSAGE(iris_gc_result_.ok, iris_gc_result_.message);                \
     CHECK(iris_gc_result_.checked > 0);                                        \
   } while (0)

@@ -1,22 +1,342 @@
-// STUB: to be written. Every kernel here throws until implemented.
+// CPU resampling kernels: 2-D upsampling / resizing (nearest and bilinear, PyTorch's coordinate
+// maps) and RoIAlign (torchvision's sampling rule), each with its backward. Inputs are contiguous
+// NCHW; work is split over (image, channel) planes so that no two threads write one element.
+// Backward kernels overwrite grad_x. Leaves out bicubic/area modes and every argument check.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/loops.h"
 
 namespace iris::cpu {
 
-void CpuBackend::upsample2d(const Tensor& x, int mode, bool align_corners, double scale_h, double scale_w, const Tensor& out) {
-  throw Error("upsample2d: not implemented on the CPU yet");
+namespace {
+
+// ---- upsampling ---------------------------------------------------------------------------
+
+// PyTorch's 'nearest': src = floor(dst * in / out) in float, with in/out replaced by
+// 1/scale_factor when one was given; same size and exact doubling are mapped exactly.
+int64_t nearest_source(int64_t dst, int64_t in, int64_t out, double scale_factor) {
+  if (out == in) return dst;
+  if (out == 2 * in) return dst >> 1;
+  const float scale = scale_factor > 0 ? static_cast<float>(1.0 / scale_factor)
+                                       : static_cast<float>(in) / static_cast<float>(out);
+  return std::min(static_cast<int64_t>(std::floor(static_cast<float>(dst) * scale)), in - 1);
 }
 
-void CpuBackend::upsample2d_backward(const Tensor& grad_out, int mode, bool align_corners, double scale_h, double scale_w, const Tensor& grad_x) {
-  throw Error("upsample2d_backward: not implemented on the CPU yet");
+std::vector<int64_t> nearest_map(int64_t in, int64_t out, double scale_factor) {
+  std::vector<int64_t> src(out);
+  for (int64_t i = 0; i < out; ++i) src[i] = nearest_source(i, in, out, scale_factor);
+  return src;
+}
+
+// One output row (or column) of a bilinear resize reads input rows i0 and i1 with weights l0, l1.
+template <class T>
+struct LinearTap {
+  int64_t i0, i1;
+  T l0, l1;
+};
+
+// PyTorch's bilinear coordinate map: align_corners maps the corner pixels onto each other
+// (src = dst * (in - 1) / (out - 1)); otherwise pixel centres are aligned
+// (src = (dst + 0.5) * scale - 0.5, clamped at 0), with scale = in / out or 1 / scale_factor.
+template <class T>
+std::vector<LinearTap<T>> linear_map(int64_t in, int64_t out, bool align_corners, double scale_factor) {
+  std::vector<LinearTap<T>> taps(out);
+  T scale;
+  if (align_corners) scale = out > 1 ? static_cast<T>(in - 1) / static_cast<T>(out - 1) : T(0);
+  else scale = scale_factor > 0 ? static_cast<T>(1.0 / scale_factor) : static_cast<T>(in) / static_cast<T>(out);
+  for (int64_t d = 0; d < out; ++d) {
+    if (in == out && !align_corners) {
+      taps[d] = {d, d, T(1), T(0)};
+      continue;
+    }
+    T src = align_corners ? scale * static_cast<T>(d) : scale * (static_cast<T>(d) + T(0.5)) - T(0.5);
+    if (src < T(0)) src = T(0);
+    int64_t i0 = std::min(static_cast<int64_t>(src), in - 1);
+    int64_t i1 = i0 + (i0 < in - 1 ? 1 : 0);
+    T l1 = std::min(std::max(src - static_cast<T>(i0), T(0)), T(1));
+    taps[d] = {i0, i1, T(1) - l1, l1};
+  }
+  return taps;
+}
+
+// x [P, H, W] -> out [P, Ho, Wo], P = N * C planes.
+template <class T>
+void upsample_typed(const T* x, int64_t P, int64_t H, int64_t W, int64_t Ho, int64_t Wo, int mode,
+                    bool align_corners, double scale_h, double scale_w, T* out) {
+  if (mode == 0) {
+    const std::vector<int64_t> src_h = nearest_map(H, Ho, scale_h), src_w = nearest_map(W, Wo, scale_w);
+    parallel_for(P, Ho * Wo, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          const T* xr = x + (p * H + src_h[oh]) * W;
+          T* r = out + (p * Ho + oh) * Wo;
+          for (int64_t ow = 0; ow < Wo; ++ow) r[ow] = xr[src_w[ow]];
+        }
+    });
+    return;
+  }
+  const auto th = linear_map<T>(H, Ho, align_corners, scale_h), tw = linear_map<T>(W, Wo, align_corners, scale_w);
+  parallel_for(P, 4 * Ho * Wo, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < Ho; ++oh) {
+        const T* r0 = x + (p * H + th[oh].i0) * W;
+        const T* r1 = x + (p * H + th[oh].i1) * W;
+        const T a0 = th[oh].l0, a1 = th[oh].l1;
+        T* r = out + (p * Ho + oh) * Wo;
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          const LinearTap<T>& t = tw[ow];
+          r[ow] = a0 * (t.l0 * r0[t.i0] + t.l1 * r0[t.i1]) + a1 * (t.l0 * r1[t.i0] + t.l1 * r1[t.i1]);
+        }
+      }
+  });
+}
+
+// grad_x [P, H, W] (overwritten) <- the adjoint of upsample_typed applied to grad_out [P, Ho, Wo].
+template <class T>
+void upsample_backward_typed(const T* grad_out, int64_t P, int64_t H, int64_t W, int64_t Ho, int64_t Wo, int mode,
+                             bool align_corners, double scale_h, double scale_w, T* grad_x) {
+  if (mode == 0) {
+    const std::vector<int64_t> src_h = nearest_map(H, Ho, scale_h), src_w = nearest_map(W, Wo, scale_w);
+    parallel_for(P, Ho * Wo + H * W, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        T* gp = grad_x + p * H * W;
+        std::fill(gp, gp + H * W, T(0));
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          T* gr = gp + src_h[oh] * W;
+          const T* r = grad_out + (p * Ho + oh) * Wo;
+          for (int64_t ow = 0; ow < Wo; ++ow) gr[src_w[ow]] += r[ow];
+        }
+      }
+    });
+    return;
+  }
+  const auto th = linear_map<T>(H, Ho, align_corners, scale_h), tw = linear_map<T>(W, Wo, align_corners, scale_w);
+  parallel_for(P, 4 * Ho * Wo + H * W, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      T* gp = grad_x + p * H * W;
+      std::fill(gp, gp + H * W, T(0));
+      for (int64_t oh = 0; oh < Ho; ++oh) {
+        T* r0 = gp + th[oh].i0 * W;
+        T* r1 = gp + th[oh].i1 * W;
+        const T a0 = th[oh].l0, a1 = th[oh].l1;
+        const T* r = grad_out + (p * Ho + oh) * Wo;
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          const LinearTap<T>& t = tw[ow];
+          const T g = r[ow];
+          r0[t.i0] += a0 * t.l0 * g;
+          r0[t.i1] += a0 * t.l1 * g;
+          r1[t.i0] += a1 * t.l0 * g;
+          r1[t.i1] += a1 * t.l1 * g;
+        }
+      }
+    }
+  });
+}
+
+// ---- RoIAlign -----------------------------------------------------------------------------
+
+// One box in feature-map coordinates with its bin size and sampling grid (torchvision's rule).
+template <class T>
+struct RoiGeometry {
+  int64_t batch;
+  T start_h, start_w, bin_h, bin_w;
+  int64_t grid_h, grid_w;
+  T count;  // samples averaged per bin
+};
+
+template <class T>
+RoiGeometry<T> roi_geometry(const T* box, const RoiAlignParams& p) {
+  RoiGeometry<T> r;
+  r.batch = static_cast<int64_t>(box[0]);
+  const T offset = p.aligned ? T(0.5) : T(0);
+  const T scale = static_cast<T>(p.spatial_scale);
+  r.start_w = box[1] * scale - offset;
+  r.start_h = box[2] * scale - offset;
+  T roi_w = box[3] * scale - offset - r.start_w;
+  T roi_h = box[4] * scale - offset - r.start_h;
+  if (!p.aligned) {  // legacy behaviour: boxes are at least one pixel
+    roi_w = std::max(roi_w, T(1));
+    roi_h = std::max(roi_h, T(1));
+  }
+  r.bin_h = roi_h / static_cast<T>(p.out_h);
+  r.bin_w = roi_w / static_cast<T>(p.out_w);
+  r.grid_h = p.sampling_ratio > 0 ? p.sampling_ratio : static_cast<int64_t>(std::ceil(roi_h / static_cast<T>(p.out_h)));
+  r.grid_w = p.sampling_ratio > 0 ? p.sampling_ratio : static_cast<int64_t>(std::ceil(roi_w / static_cast<T>(p.out_w)));
+  r.grid_h = std::max<int64_t>(r.grid_h, 0);
+  r.grid_w = std::max<int64_t>(r.grid_w, 0);
+  r.count = static_cast<T>(std::max<int64_t>(r.grid_h * r.grid_w, 1));
+  return r;
+}
+
+// The four neighbours and weights of a bilinear sample at (y, x); false when the sample lies
+// more than one pixel outside the map (it then counts as 0).
+template <class T>
+struct BilinearSample {
+  int64_t y0, x0, y1, x1;
+  T w00, w01, w10, w11;
+};
+
+template <class T>
+bool bilinear_sample(T y, T x, int64_t H, int64_t W, BilinearSample<T>& s) {
+  if (!(y >= T(-1) && y <= static_cast<T>(H) && x >= T(-1) && x <= static_cast<T>(W))) return false;
+  if (y <= T(0)) y = T(0);
+  if (x <= T(0)) x = T(0);
+  s.y0 = static_cast<int64_t>(y);
+  s.x0 = static_cast<int64_t>(x);
+  if (s.y0 >= H - 1) {
+    s.y0 = s.y1 = H - 1;
+    y = static_cast<T>(s.y0);
+  } else {
+    s.y1 = s.y0 + 1;
+  }
+  if (s.x0 >= W - 1) {
+    s.x0 = s.x1 = W - 1;
+    x = static_cast<T>(s.x0);
+  } else {
+    s.x1 = s.x0 + 1;
+  }
+  const T ly = y - static_cast<T>(s.y0), lx = x - static_cast<T>(s.x0);
+  const T hy = T(1) - ly, hx = T(1) - lx;
+  s.w00 = hy * hx;
+  s.w01 = hy * lx;
+  s.w10 = ly * hx;
+  s.w11 = ly * lx;
+  return true;
+}
+
+// Calls f(bin index, sample) for every valid sample of every bin of one box.
+template <class T, class F>
+void for_each_roi_sample(const RoiGeometry<T>& r, const RoiAlignParams& p, int64_t H, int64_t W, F&& f) {
+  for (int64_t ph = 0; ph < p.out_h; ++ph)
+    for (int64_t pw = 0; pw < p.out_w; ++pw)
+      for (int64_t iy = 0; iy < r.grid_h; ++iy) {
+        const T y = r.start_h + static_cast<T>(ph) * r.bin_h +
+                    (static_cast<T>(iy) + T(0.5)) * r.bin_h / static_cast<T>(r.grid_h);
+        for (int64_t ix = 0; ix < r.grid_w; ++ix) {
+          const T x = r.start_w + static_cast<T>(pw) * r.bin_w +
+                      (static_cast<T>(ix) + T(0.5)) * r.bin_w / static_cast<T>(r.grid_w);
+          BilinearSample<T> s;
+          if (bilinear_sample(y, x, H, W, s)) f(ph * p.out_w + pw, s);
+        }
+      }
+}
+
+// x [N, C, H, W], boxes [K, 5] -> out [K, C, out_h, out_w].
+template <class T>
+void roi_align_typed(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* boxes, int64_t K,
+                     const RoiAlignParams& p, T* out) {
+  std::vector<RoiGeometry<T>> rois(K);
+  int64_t samples = 1;
+  for (int64_t k = 0; k < K; ++k) {
+    rois[k] = roi_geometry(boxes + 5 * k, p);
+    samples = std::max(samples, rois[k].grid_h * rois[k].grid_w);
+  }
+  const int64_t bins = p.out_h * p.out_w;
+  parallel_for(K * C, bins * samples * 8, [&](int64_t i0, int64_t i1) {
+    std::vector<T> acc(bins);
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t k = i / C, c = i % C;
+      const RoiGeometry<T>& r = rois[k];
+      std::fill(acc.begin(), acc.end(), T(0));
+      if (r.batch >= 0 && r.batch < N) {
+        const T* xp = x + (r.batch * C + c) * H * W;
+        for_each_roi_sample(r, p, H, W, [&](int64_t bin, const BilinearSample<T>& s) {
+          acc[bin] += s.w00 * xp[s.y0 * W + s.x0] + s.w01 * xp[s.y0 * W + s.x1] + s.w10 * xp[s.y1 * W + s.x0] +
+                      s.w11 * xp[s.y1 * W + s.x1];
+        });
+      }
+      T* op = out + i * bins;
+      for (int64_t b = 0; b < bins; ++b) op[b] = acc[b] / r.count;
+    }
+  });
+}
+
+// grad_x [N, C, H, W] (overwritten): each (image, channel) plane collects from the boxes on its image.
+template <class T>
+void roi_align_backward_typed(const T* grad_out, int64_t N, int64_t C, int64_t H, int64_t W, const T* boxes,
+                              int64_t K, const RoiAlignParams& p, T* grad_x) {
+  std::vector<RoiGeometry<T>> rois(K);
+  std::vector<std::vector<int64_t>> boxes_of_image(N);
+  int64_t work = H * W;
+  for (int64_t k = 0; k < K; ++k) {
+    rois[k] = roi_geometry(boxes + 5 * k, p);
+    if (rois[k].batch >= 0 && rois[k].batch < N) boxes_of_image[rois[k].batch].push_back(k);
+    work += p.out_h * p.out_w * rois[k].grid_h * rois[k].grid_w * 8 / std::max<int64_t>(N, 1);
+  }
+  const int64_t bins = p.out_h * p.out_w;
+  parallel_for(N * C, work, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / C, c = i % C;
+      T* gp = grad_x + i * H * W;
+      std::fill(gp, gp + H * W, T(0));
+      for (int64_t k : boxes_of_image[n]) {
+        const RoiGeometry<T>& r = rois[k];
+        const T* go = grad_out + (k * C + c) * bins;
+        for_each_roi_sample(r, p, H, W, [&](int64_t bin, const BilinearSample<T>& s) {
+          const T g = go[bin] / r.count;
+          gp[s.y0 * W + s.x0] += g * s.w00;
+          gp[s.y0 * W + s.x1] += g * s.w01;
+          gp[s.y1 * W + s.x0] += g * s.w10;
+          gp[s.y1 * W + s.x1] += g * s.w11;
+        });
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void CpuBackend::upsample2d(const Tensor& x, int mode, bool align_corners, double scale_h, double scale_w,
+                            const Tensor& out) {
+  IRIS_ASSERT(x.is_contiguous() && out.is_contiguous() && x.dim() == 4 && out.dim() == 4);
+  IRIS_ASSERT(mode == 0 || mode == 1);
+  const int64_t P = x.shape()[0] * x.shape()[1];
+  const int64_t H = x.shape()[2], W = x.shape()[3], Ho = out.shape()[2], Wo = out.shape()[3];
+  IRIS_ASSERT(out.shape()[0] * out.shape()[1] == P && (P == 0 || (H > 0 && W > 0)));
+  dispatch_float(x.dtype(), "upsample2d", [&](auto z) {
+    using T = decltype(z);
+    upsample_typed<T>(x.data<T>(), P, H, W, Ho, Wo, mode, align_corners, scale_h, scale_w, out.data<T>());
+  });
+}
+
+void CpuBackend::upsample2d_backward(const Tensor& grad_out, int mode, bool align_corners, double scale_h,
+                                     double scale_w, const Tensor& grad_x) {
+  IRIS_ASSERT(grad_out.is_contiguous() && grad_x.is_contiguous() && grad_out.dim() == 4 && grad_x.dim() == 4);
+  IRIS_ASSERT(mode == 0 || mode == 1);
+  const int64_t P = grad_x.shape()[0] * grad_x.shape()[1];
+  const int64_t H = grad_x.shape()[2], W = grad_x.shape()[3], Ho = grad_out.shape()[2], Wo = grad_out.shape()[3];
+  IRIS_ASSERT(grad_out.shape()[0] * grad_out.shape()[1] == P && (P == 0 || (H > 0 && W > 0)));
+  dispatch_float(grad_out.dtype(), "upsample2d_backward", [&](auto z) {
+    using T = decltype(z);
+    upsample_backward_typed<T>(grad_out.data<T>(), P, H, W, Ho, Wo, mode, align_corners, scale_h, scale_w,
+                               grad_x.data<T>());
+  });
 }
 
 void CpuBackend::roi_align(const Tensor& x, const Tensor& boxes, const RoiAlignParams& p, const Tensor& out) {
-  throw Error("roi_align: not implemented on the CPU yet");
+  IRIS_ASSERT(x.is_contiguous() && boxes.is_contiguous() && out.is_contiguous() && x.dim() == 4);
+  IRIS_ASSERT(boxes.dim() == 2 && boxes.shape()[1] == 5 && boxes.dtype() == x.dtype());
+  IRIS_ASSERT(p.out_h > 0 && p.out_w > 0);
+  dispatch_float(x.dtype(), "roi_align", [&](auto z) {
+    using T = decltype(z);
+    roi_align_typed<T>(x.data<T>(), x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3], boxes.data<T>(),
+                       boxes.shape()[0], p, out.data<T>());
+  });
 }
 
-void CpuBackend::roi_align_backward(const Tensor& grad_out, const Tensor& boxes, const RoiAlignParams& p, const Tensor& grad_x) {
-  throw Error("roi_align_backward: not implemented on the CPU yet");
+void CpuBackend::roi_align_backward(const Tensor& grad_out, const Tensor& boxes, const RoiAlignParams& p,
+                                    const Tensor& grad_x) {
+  IRIS_ASSERT(grad_out.is_contiguous() && boxes.is_contiguous() && grad_x.is_contiguous() && grad_x.dim() == 4);
+  IRIS_ASSERT(boxes.dim() == 2 && boxes.shape()[1] == 5 && boxes.dtype() == grad_out.dtype());
+  IRIS_ASSERT(p.out_h > 0 && p.out_w > 0);
+  dispatch_float(grad_out.dtype(), "roi_align_backward", [&](auto z) {
+    using T = decltype(z);
+    roi_align_backward_typed<T>(grad_out.data<T>(), grad_x.shape()[0], grad_x.shape()[1], grad_x.shape()[2],
+                                grad_x.shape()[3], boxes.data<T>(), boxes.shape()[0], p, grad_x.data<T>());
+  });
 }
 
 }  // namespace iris::cpu

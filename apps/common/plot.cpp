@@ -1,0 +1,327 @@
+// Line plots drawn with data/draw.h: axis ranges and round ticks, frame, grid, labels (the y label
+// rotated a quarter turn), series as 2-pixel lines with markers when points are few, and a legend
+// in the corner that covers the fewest plotted pixels. Then the training-curve helper on top.
+// Leaves out: anti-aliasing; every label uses the 5x9 built-in font.
+#include "apps/common/plot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "data/draw.h"
+
+namespace iris {
+
+namespace {
+
+constexpr int kInset = 8;          // pixels between the frame and the data range
+constexpr int kTextHeight = 7;     // capitals/digits height of the font at scale 1
+const Color kAxisColor = colors::black;
+const Color kGridColor = Color(225, 225, 225);
+const Color kTextColor = Color(30, 30, 30);
+
+struct Axis {
+  double lo = 0, hi = 1;       // in plot space (log10 of the value on a log axis)
+  double step = 0.2;           // tick step in plot space (linear axes)
+  bool log = false;
+  std::vector<double> ticks;   // in plot space
+  std::vector<std::string> labels;
+};
+
+bool usable(double v, bool log) { return std::isfinite(v) && (!log || v > 0); }
+double to_plot(double v, bool log) { return log ? std::log10(v) : v; }
+
+Axis linear_axis(double lo, double hi, bool extend_to_ticks, bool integer_steps) {
+  Axis axis;
+  if (hi - lo < 1e-12 * std::max(1.0, std::fabs(hi))) {
+    double pad = integer_steps ? 1.0 : (lo == 0 ? 1.0 : std::fabs(lo) * 0.1);
+    lo -= pad, hi += pad;
+  }
+  axis.step = nice_step(lo, hi, 6);
+  if (integer_steps) axis.step = std::max(1.0, std::round(axis.step));
+  if (extend_to_ticks) {
+    lo = std::floor(lo / axis.step + 1e-9) * axis.step;
+    hi = std::ceil(hi / axis.step - 1e-9) * axis.step;
+  }
+  axis.lo = lo, axis.hi = hi;
+  for (double t = std::ceil(lo / axis.step - 1e-9) * axis.step; t <= hi + axis.step * 1e-9; t += axis.step) {
+    double tick = std::fabs(t) < axis.step * 1e-9 ? 0.0 : t;
+    axis.ticks.push_back(tick);
+    axis.labels.push_back(format_tick(tick, axis.step));
+    if (axis.ticks.size() > 50) break;
+  }
+  return axis;
+}
+
+// Log axis over [lo, hi] given in log10 units: whole decades, with 2 and 5 in between when the
+// range is short.
+Axis log_axis(double lo, double hi) {
+  Axis axis;
+  axis.log = true;
+  axis.lo = std::floor(lo + 1e-9);
+  axis.hi = std::ceil(hi - 1e-9);
+  if (axis.hi - axis.lo < 1) axis.hi = axis.lo + 1;
+  int decades = static_cast<int>(axis.hi - axis.lo);
+  int every = std::max(1, (decades + 7) / 8);
+  for (int k = static_cast<int>(axis.lo); k <= static_cast<int>(axis.hi); ++k) {
+    const double mantissas_short[] = {1, 2, 5};
+    int count = decades <= 2 ? 3 : 1;
+    if ((k - static_cast<int>(axis.lo)) % every != 0 && count == 1) continue;
+    for (int m = 0; m < count; ++m) {
+      double value = mantissas_short[m] * std::pow(10.0, k);
+      double t = std::log10(value);
+      if (t > axis.hi + 1e-9) break;
+      axis.ticks.push_back(t);
+      axis.labels.push_back(format_tick(value, value));
+    }
+  }
+  axis.step = 1;
+  return axis;
+}
+
+// Draws `text` turned a quarter turn counter-clockwise (reading bottom to top), its top-left at (x, y).
+void draw_text_rotated(Image& image, int x, int y, const std::string& text, Color color) {
+  int w = font::text_width(text), h = font::text_height(text);
+  if (w == 0 || h == 0) return;
+  Image mask(h, w, 1, uint8_t(0));
+  font::draw_text(mask, 0, 0, text, colors::white);
+  for (int my = 0; my < h; ++my)
+    for (int mx = 0; mx < w; ++mx)
+      if (mask.at(my, mx) > 127) set_pixel(image, x + my, y + (w - 1 - mx), color);
+}
+
+}  // namespace
+
+double nice_step(double lo, double hi, int target) {
+  IRIS_CHECK(std::isfinite(lo) && std::isfinite(hi), "nice_step: range [", lo, ", ", hi, "] is not finite");
+  IRIS_CHECK(target >= 1 && target <= 100, "nice_step: target must be in [1, 100], got ", target);
+  double span = std::fabs(hi - lo);
+  if (span == 0) span = std::max(std::fabs(lo), 1.0);
+  double raw = span / target;
+  double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (m * magnitude >= raw * (1 - 1e-9)) return m * magnitude;
+  return 10 * magnitude;
+}
+
+std::vector<double> nice_ticks(double lo, double hi, int target) {
+  if (lo > hi) std::swap(lo, hi);
+  double step = nice_step(lo, hi, target);
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9 && ticks.size() <= 200; t += step)
+    ticks.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
+  return ticks;
+}
+
+std::string format_tick(double value, double step) {
+  if (!std::isfinite(value)) return value != value ? "nan" : (value > 0 ? "inf" : "-inf");
+  step = std::fabs(step);
+  if (step == 0 || !std::isfinite(step)) step = std::fabs(value);
+  if (value == 0 || std::fabs(value) < step * 1e-9) return "0";
+  char buf[48];
+  double a = std::fabs(value);
+  if (a >= 1e6 || a < 1e-4) {
+    std::snprintf(buf, sizeof buf, "%.3g", value);
+    return buf;
+  }
+  int decimals = 0;
+  for (double scaled = step; decimals < 8; ++decimals, scaled *= 10)
+    if (std::fabs(scaled - std::round(scaled)) < 1e-6 * std::max(1.0, scaled)) break;
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
+}
+
+Image render_line_plot(const LinePlot& plot, int width, int height) {
+  IRIS_CHECK(width >= 160 && width <= 4096 && height >= 160 && height <= 4096,
+             "render_line_plot: width and height must be in [160, 4096], got ", width, "x", height);
+  for (size_t i = 0; i < plot.series.size(); ++i)
+    IRIS_CHECK(plot.series[i].x.size() == plot.series[i].y.size(), "render_line_plot: series ", i, " ('",
+               plot.series[i].label, "') has ", plot.series[i].x.size(), " x values but ", plot.series[i].y.size(),
+               " y values");
+
+  // ---- ranges --------------------------------------------------------------------------
+  double x_min = INFINITY, x_max = -INFINITY, y_min = INFINITY, y_max = -INFINITY;
+  bool x_integers = true;
+  for (const PlotSeries& s : plot.series)
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !usable(s.y[i], plot.log_y)) continue;
+      x_min = std::min(x_min, s.x[i]), x_max = std::max(x_max, s.x[i]);
+      double t = to_plot(s.y[i], plot.log_y);
+      y_min = std::min(y_min, t), y_max = std::max(y_max, t);
+      x_integers = x_integers && s.x[i] == std::round(s.x[i]);
+    }
+  bool has_data = x_min <= x_max;
+  if (!has_data) x_min = 0, x_max = 1, y_min = 0, y_max = plot.log_y ? 1 : 1, x_integers = false;
+  Axis x_axis = linear_axis(x_min, x_max, false, x_integers);
+  Axis y_axis = plot.log_y ? log_axis(y_min, y_max) : linear_axis(y_min, y_max, true, false);
+
+  // ---- layout --------------------------------------------------------------------------
+  Image image(height, width, 3, colors::white);
+  int title_scale = font::text_width(plot.title, 2) <= width - 20 ? 2 : 1;
+  int top = 12 + (plot.title.empty() ? 0 : font::text_height(plot.title, title_scale) + 10);
+  int tick_label_width = 0;
+  for (const std::string& label : y_axis.labels) tick_label_width = std::max(tick_label_width, font::text_width(label));
+  int left = 10 + (plot.y_label.empty() ? 0 : font::kGlyphHeight + 8) + tick_label_width + 8;
+  int bottom = height - 1 - (10 + (plot.x_label.empty() ? 0 : font::kGlyphHeight + 6) + kTextHeight + 8);
+  int last_x_label = x_axis.labels.empty() ? 0 : font::text_width(x_axis.labels.back());
+  int right = width - 1 - std::max(16, last_x_label / 2 + 6);
+  IRIS_CHECK(right - left > 2 * kInset + 20 && bottom - top > 2 * kInset + 20, "render_line_plot: ", width, "x", height,
+             " leaves no room for the data; make the plot larger or the labels shorter");
+  auto map_x = [&](double v) {
+    return left + kInset + (v - x_axis.lo) / (x_axis.hi - x_axis.lo) * (right - left - 2 * kInset);
+  };
+  auto map_y = [&](double t) {
+    return bottom - kInset - (t - y_axis.lo) / (y_axis.hi - y_axis.lo) * (bottom - top - 2 * kInset);
+  };
+
+  // ---- grid, frame, ticks, labels ------------------------------------------------------
+  for (size_t i = 0; i < y_axis.ticks.size(); ++i) {
+    int py = static_cast<int>(std::lround(map_y(y_axis.ticks[i])));
+    draw_line(image, left + 1, py, right - 1, py, kGridColor);
+    draw_line(image, left - 4, py, left, py, kAxisColor);
+    const std::string& label = y_axis.labels[i];
+    font::draw_text(image, left - 7 - font::text_width(label), py - kTextHeight / 2, label, kTextColor);
+  }
+  for (size_t i = 0; i < x_axis.ticks.size(); ++i) {
+    int px = static_cast<int>(std::lround(map_x(x_axis.ticks[i])));
+    draw_line(image, px, top + 1, px, bottom - 1, kGridColor);
+    draw_line(image, px, bottom, px, bottom + 4, kAxisColor);
+    const std::string& label = x_axis.labels[i];
+    font::draw_text(image, px - font::text_width(label) / 2, bottom + 8, label, kTextColor);
+  }
+  draw_rect(image, left, top, right - left + 1, bottom - top + 1, kAxisColor);
+  if (!plot.title.empty())
+    font::draw_text(image, (width - font::text_width(plot.title, title_scale)) / 2, 10, plot.title, kTextColor,
+                    title_scale);
+  if (!plot.x_label.empty())
+    font::draw_text(image, (left + right - font::text_width(plot.x_label)) / 2, bottom + 8 + kTextHeight + 8,
+                    plot.x_label, kTextColor);
+  if (!plot.y_label.empty())
+    draw_text_rotated(image, 10, (top + bottom - font::text_width(plot.y_label)) / 2, plot.y_label, kTextColor);
+  if (!has_data)
+    font::draw_text(image, (left + right - font::text_width("no data")) / 2, (top + bottom) / 2 - 4, "no data",
+                    colors::gray);
+
+  // ---- series --------------------------------------------------------------------------
+  std::vector<Color> series_colors;
+  std::vector<std::pair<int, int>> plotted;  // pixels the lines pass through, for the legend
+  int auto_color = 0;
+  for (const PlotSeries& s : plot.series) {
+    Color color = s.color.a == 0 ? colors::palette(auto_color++) : s.color;
+    series_colors.push_back(color);
+    size_t finite = 0;
+    for (size_t i = 0; i < s.x.size(); ++i) finite += std::isfinite(s.x[i]) && usable(s.y[i], plot.log_y);
+    bool markers = finite <= 40;
+    bool have_previous = false;
+    int prev_x = 0, prev_y = 0;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !usable(s.y[i], plot.log_y)) {
+        have_previous = false;  // a gap breaks the line
+        continue;
+      }
+      int px = static_cast<int>(std::lround(map_x(s.x[i])));
+      int py = static_cast<int>(std::lround(map_y(to_plot(s.y[i], plot.log_y))));
+      if (have_previous) {
+        draw_line(image, prev_x, prev_y, px, py, color, 2);
+        int steps = std::max(std::abs(px - prev_x), std::abs(py - prev_y)) / 3 + 1;
+        for (int k = 0; k <= steps; ++k)
+          plotted.emplace_back(prev_x + (px - prev_x) * k / steps, prev_y + (py - prev_y) * k / steps);
+      }
+      if (markers || finite == 1) fill_rect(image, px - 2, py - 2, 5, 5, color);
+      plotted.emplace_back(px, py);
+      have_previous = true, prev_x = px, prev_y = py;
+    }
+  }
+
+  // ---- legend: the corner under which the fewest plotted pixels lie ----------------------
+  std::vector<size_t> entries;
+  for (size_t i = 0; i < plot.series.size(); ++i)
+    if (!plot.series[i].label.empty()) entries.push_back(i);
+  if (!entries.empty()) {
+    const int row_height = 13, swatch = 18, pad = 6;
+    int text_w = 0;
+    for (size_t i : entries) text_w = std::max(text_w, font::text_width(plot.series[i].label));
+    int legend_w = pad + swatch + 6 + text_w + pad;
+    int legend_h = pad + static_cast<int>(entries.size()) * row_height - (row_height - font::kGlyphHeight) + pad;
+    const int margin = 6;
+    const std::pair<int, int> corners[] = {
+        {right - margin - legend_w, top + margin},      // top right
+        {left + margin, top + margin},                  // top left
+        {right - margin - legend_w, bottom - margin - legend_h},  // bottom right
+        {left + margin, bottom - margin - legend_h},    // bottom left
+    };
+    int best = 0;
+    size_t best_cost = SIZE_MAX;
+    for (int c = 0; c < 4; ++c) {
+      size_t cost = 0;
+      for (const auto& [px, py] : plotted)
+        cost += px >= corners[c].first - 3 && px <= corners[c].first + legend_w + 3 && py >= corners[c].second - 3 &&
+                py <= corners[c].second + legend_h + 3;
+      if (cost < best_cost) best_cost = cost, best = c;
+    }
+    int lx = corners[best].first, ly = corners[best].second;
+    fill_rect(image, lx, ly, legend_w, legend_h, Color(255, 255, 255, 230));
+    draw_rect(image, lx, ly, legend_w, legend_h, Color(160, 160, 160));
+    for (size_t row = 0; row < entries.size(); ++row) {
+      int y = ly + pad + static_cast<int>(row) * row_height;
+      Color color = series_colors[entries[row]];
+      fill_rect(image, lx + pad, y + 3, swatch, 2, color);
+      fill_rect(image, lx + pad + swatch / 2 - 2, y + 2, 5, 5, color);
+      font::draw_text(image, lx + pad + swatch + 6, y, plot.series[entries[row]].label, kTextColor);
+    }
+  }
+  return image;
+}
+
+void save_line_plots(const std::string& path, const std::vector<LinePlot>& plots, int panel_width, int panel_height) {
+  IRIS_CHECK(!plots.empty(), "save_line_plots: no plots to save");
+  IRIS_CHECK(plots.size() <= 16, "save_line_plots: at most 16 panels, got ", plots.size());
+  Image canvas(panel_height, panel_width * static_cast<int>(plots.size()), 3, colors::white);
+  for (size_t i = 0; i < plots.size(); ++i)
+    paste_image(canvas, render_line_plot(plots[i], panel_width, panel_height), static_cast<int>(i) * panel_width, 0);
+  save_png(path, canvas);
+}
+
+void save_training_curves(const std::string& path, const std::vector<json::Value>& records, const std::string& x_key,
+                          const std::string& title) {
+  std::vector<std::string> order;                       // keys in first-seen order
+  std::map<std::string, PlotSeries> series;
+  for (const json::Value& record : records) {
+    if (!record.is_object()) continue;
+    const json::Value* x = record.find(x_key);
+    if (!x || !x->is_number()) continue;
+    for (const auto& [key, value] : record.items()) {
+      if (key == x_key || key == "seconds" || key == "step" || key == "lr" || !value.is_number()) continue;
+      if (!series.count(key)) {
+        order.push_back(key);
+        series[key].label = key;
+      }
+      series[key].x.push_back(x->as_number());
+      series[key].y.push_back(value.as_number());
+    }
+  }
+  IRIS_CHECK(!order.empty(), "save_training_curves: no numeric values against '", x_key, "' in ", records.size(),
+             " records; log records like {\"", x_key, "\": 1, \"train_loss\": 0.5}");
+  LinePlot loss_plot, metric_plot;
+  std::string prefix = title.empty() ? "" : title + ": ";
+  loss_plot.title = prefix + "loss";
+  metric_plot.title = prefix + "metrics";
+  loss_plot.x_label = metric_plot.x_label = x_key;
+  loss_plot.y_label = "loss";
+  double loss_min = INFINITY, loss_max = -INFINITY;
+  for (const std::string& key : order) {
+    bool is_loss = key.find("loss") != std::string::npos;
+    (is_loss ? loss_plot : metric_plot).series.push_back(series[key]);
+    if (is_loss)
+      for (double v : series[key].y)
+        if (std::isfinite(v)) loss_min = std::min(loss_min, v), loss_max = std::max(loss_max, v);
+  }
+  loss_plot.log_y = loss_min > 0 && loss_max / loss_min > 20;
+  std::vector<LinePlot> panels;
+  if (!loss_plot.series.empty()) panels.push_back(loss_plot);
+  if (!metric_plot.series.empty()) panels.push_back(metric_plot);
+  save_line_plots(path, panels);
+}
+
+}  // namespace iris

@@ -1,0 +1,97 @@
+// scaled_dot_product_attention composed from matmul, softmax, where and dropout:
+//   out = dropout(softmax(q k^T * scale + bias, masked)) v, with q [..., L, E], k [..., S, E],
+//   v [..., S, Ev] -> [..., L, Ev]; batch dims broadcast as in matmul.
+// Fully masked rows: a query row in which every key is forbidden (by the mask, the causal rule, or
+// -inf in the bias) has no distribution to attend with. PyTorch's math path gives NaN there in
+// older versions; iris defines the row's output as zeros and every gradient through it as zero
+// (never NaN). Leaves out: a fused kernel (a later issue; this function keeps its contract).
+#include "autograd/op_util.h"
+
+namespace iris {
+
+namespace {
+
+void check_operand(const char* what, const Tensor& t) {
+  IRIS_CHECK(t.defined(), "scaled_dot_product_attention: ", what, " is undefined");
+  IRIS_CHECK(t.dim() >= 2, "scaled_dot_product_attention: ", what, " must be [..., tokens, features], got shape ",
+             shape_str(t.shape()));
+  detail::check_floating("scaled_dot_product_attention", t);
+}
+
+// Throws unless `extra` (mask or bias) broadcasts to the scores' shape without growing it.
+void check_broadcasts_to(const char* what, const Tensor& extra, const Shape& scores) {
+  bool ok = extra.dim() <= scores.size();
+  for (int i = 0; ok && i < extra.dim(); ++i) {
+    int64_t e = extra.shape()[extra.dim() - 1 - i], s = scores[scores.size() - 1 - i];
+    ok = e == s || e == 1;
+  }
+  IRIS_CHECK(ok, "scaled_dot_product_attention: ", what, " of shape ", shape_str(extra.shape()),
+             " does not broadcast to the attention scores [..., L, S] = ", shape_str(scores));
+}
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opts) {
+  const char* op = "scaled_dot_product_attention";
+  check_operand("q", q);
+  check_operand("k", k);
+  check_operand("v", v);
+  detail::check_same_device(op, {&q, &k, &v, &opts.mask, &opts.bias});
+  IRIS_CHECK(q.dtype() == k.dtype() && q.dtype() == v.dtype(), op, ": q, k and v must share a dtype, got ",
+             dtype_name(q.dtype()), ", ", dtype_name(k.dtype()), " and ", dtype_name(v.dtype()));
+  const int64_t L = q.shape()[q.dim() - 2], E = q.shape()[q.dim() - 1];
+  const int64_t S = k.shape()[k.dim() - 2];
+  IRIS_CHECK(k.shape()[k.dim() - 1] == E, op, ": q ", shape_str(q.shape()), " and k ", shape_str(k.shape()),
+             " must have the same feature size E (last dim)");
+  IRIS_CHECK(v.shape()[v.dim() - 2] == S, op, ": k ", shape_str(k.shape()), " and v ", shape_str(v.shape()),
+             " must have the same number of keys S (second-to-last dim)");
+  IRIS_CHECK(opts.dropout_p >= 0.0 && opts.dropout_p <= 1.0, op, ": dropout_p must be in [0, 1], got ",
+             opts.dropout_p);
+  IRIS_CHECK(std::isfinite(opts.scale), op, ": scale must be finite, got ", opts.scale);
+  double scale = opts.scale != 0.0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(E, 1)));
+
+  // Scores [..., L, S] (batch dims broadcast between q and k).
+  Tensor scores = mul(matmul(q, k.transpose(-1, -2)), scale);
+  if (opts.bias.defined()) {
+    detail::check_floating(op, opts.bias);
+    check_broadcasts_to("bias", opts.bias, scores.shape());
+    scores = add(scores, opts.bias.to(q.dtype()));  // differentiable: a learned bias gets its gradient
+  }
+
+  // allowed [.., L, S] bool: the mask AND the causal rule (key j <= query i, top-left aligned).
+  Tensor allowed;
+  if (opts.mask.defined()) {
+    IRIS_CHECK(opts.mask.dtype() == DType::b8, op, ": mask must be bool (true = may attend), got ",
+               dtype_name(opts.mask.dtype()), "; pass an additive float mask as bias instead");
+    check_broadcasts_to("mask", opts.mask, scores.shape());
+    allowed = opts.mask;
+  }
+  if (opts.causal) {
+    Tensor rows = arange(0, static_cast<double>(L), 1, {DType::i64, q.device()}).reshape({L, 1});
+    Tensor cols = arange(0, static_cast<double>(S), 1, {DType::i64, q.device()}).reshape({1, S});
+    Tensor causal = le(cols, rows);
+    allowed = allowed.defined() ? logical_and(allowed, causal) : causal;
+  }
+
+  Tensor weights;
+  bool can_die = allowed.defined() || opts.bias.defined() || S == 0;
+  if (!can_die) {
+    weights = softmax(scores, -1);
+  } else {
+    if (allowed.defined()) scores = where(allowed, scores, detail::scalar_like(scores, -INFINITY));
+    // A row is dead when nothing in it is finite above -inf (or S == 0). Dead rows get scores 0 (a
+    // finite softmax) and weights 0, so the output row is 0 and no gradient flows back through it.
+    Tensor dead;
+    {
+      NoGradGuard no_grad;
+      dead = S == 0 ? ones({1}, {DType::b8, q.device()}) : eq(amax(scores.detach(), {-1}, true), -INFINITY);
+    }
+    Tensor zero = detail::scalar_like(scores, 0.0);
+    if (S > 0) weights = where(dead, zero, softmax(where(dead, zero, scores), -1));
+    else weights = scores;  // [..., L, 0]
+  }
+  if (opts.dropout_p > 0.0) weights = dropout(weights, opts.dropout_p, true, opts.generator);
+  return matmul(weights, v);
+}
+
+}  // namespace iris

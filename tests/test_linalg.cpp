@@ -1,0 +1,120 @@
+// Matrix products: matmul in all its NumPy forms (1-D, 2-D, broadcast batches), bmm, linear,
+// on transposed and expanded views (no copies), against a naive triple loop; gradients; errors.
+#include "tests/helpers.h"
+
+using namespace iris;
+using iris::testing::noncontiguous;
+using iris::testing::randn64;
+
+namespace {
+
+// Naive [.., M, K] x [.., K, N] with broadcast batch dims (both operands at least 2-D).
+Tensor reference_matmul(const Tensor& a, const Tensor& b) {
+  int na = a.dim(), nb = b.dim();
+  int64_t M = a.shape()[na - 2], K = a.shape()[na - 1], N = b.shape()[nb - 1];
+  Shape batch = broadcast_shapes(Shape(a.shape().begin(), a.shape().end() - 2),
+                                 Shape(b.shape().begin(), b.shape().end() - 2), "ref");
+  Shape sa = batch, sb = batch, so = batch;
+  sa.push_back(M), sa.push_back(K), sb.push_back(K), sb.push_back(N), so.push_back(M), so.push_back(N);
+  std::vector<double> av = a.detach().expand(sa).contiguous().to_vector<double>();
+  std::vector<double> bv = b.detach().expand(sb).contiguous().to_vector<double>();
+  int64_t B = numel_of(batch);
+  std::vector<double> out(static_cast<size_t>(B * M * N), 0.0);
+  for (int64_t t = 0; t < B; ++t)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double s = 0;
+        for (int64_t k = 0; k < K; ++k) s += av[(t * M + i) * K + k] * bv[(t * K + k) * N + j];
+        out[(t * M + i) * N + j] = s;
+      }
+  return from_vector(out, so);
+}
+
+}  // namespace
+
+TEST_CASE("matmul of 2-D and batched operands matches a naive loop") {
+  std::vector<std::pair<Shape, Shape>> shapes = {
+      {{3, 4}, {4, 5}},       {{1, 7}, {7, 1}},          {{2, 3, 4}, {4, 5}},    {{2, 3, 4}, {2, 4, 5}},
+      {{2, 1, 3, 4}, {5, 4, 2}}, {{3, 4}, {2, 4, 6}},     {{1, 3, 4}, {3, 4, 2}}, {{17, 33}, {33, 9}}};
+  for (auto& [sa, sb] : shapes) {
+    CAPTURE(shape_str(sa));
+    CAPTURE(shape_str(sb));
+    Tensor a = randn64(sa, 1, false), b = randn64(sb, 2, false);
+    Tensor expected = reference_matmul(a, b);
+    CHECK_CLOSE(matmul(a, b), expected, 1e-12, 1e-12);
+    CHECK_CLOSE(matmul(a.to(DType::f32), b.to(DType::f32)), expected, 1e-4, 1e-4);
+    CHECK_CLOSE(matmul(noncontiguous(a), noncontiguous(b)), expected, 1e-12, 1e-12);
+  }
+  // 1-D forms
+  Tensor v = randn64({4}, 3, false), m = randn64({4, 3}, 4, false), bm = randn64({2, 3, 4}, 5, false);
+  CHECK(matmul(v, v).dim() == 0);
+  CHECK(matmul(v, v).item() == doctest::Approx(sum(mul(v, v)).item()));
+  CHECK_CLOSE(matmul(v, m), reference_matmul(v.unsqueeze(0), m).squeeze(0), 1e-12, 1e-12);
+  CHECK_CLOSE(matmul(m.t(), v), reference_matmul(m.t(), v.unsqueeze(1)).squeeze(1), 1e-12, 1e-12);
+  CHECK_CLOSE(matmul(bm, v), reference_matmul(bm, v.unsqueeze(1)).squeeze(-1), 1e-12, 1e-12);
+  CHECK(matmul(v, bm.transpose(1, 2)).shape() == Shape{2, 3});
+}
+
+TEST_CASE("transposed and expanded operands are read in place") {
+  Tensor a = randn64({5, 4}, 6, false), b = randn64({6, 5}, 7, false);
+  // a^T b^T: both column-major views
+  CHECK_CLOSE(matmul(a.t(), b.t()), reference_matmul(a.t().contiguous(), b.t().contiguous()), 1e-12, 1e-12);
+  // batch of transposed slices, and a batch-broadcast (stride 0) operand
+  Tensor q = randn64({3, 6, 4}, 8, false);
+  CHECK_CLOSE(matmul(q.transpose(1, 2), q), reference_matmul(q.transpose(1, 2).contiguous(), q), 1e-12, 1e-12);
+  Tensor w = randn64({4, 2}, 9, false);
+  CHECK_CLOSE(matmul(q, w.unsqueeze(0).expand({3, 4, 2})), reference_matmul(q, w), 1e-12, 1e-12);
+  // a column slice with a row stride larger than its width
+  Tensor big = randn64({4, 10}, 10, false);
+  Tensor sl = big.slice(1, 2, 7);
+  CHECK_CLOSE(matmul(sl, randn64({5, 3}, 11, false)), reference_matmul(sl.contiguous(), randn64({5, 3}, 11, false)),
+              1e-12, 1e-12);
+  // neither row- nor column-major (step-2 slices in both dims) still works via a copy
+  Tensor odd = big.slice(0, 0, 4, 2).slice(1, 0, 10, 2);
+  CHECK_CLOSE(matmul(odd, randn64({5, 2}, 12, false)),
+              reference_matmul(odd.contiguous(), randn64({5, 2}, 12, false)), 1e-12, 1e-12);
+}
+
+TEST_CASE("matmul, bmm and linear gradients") {
+  GradcheckOptions opts;
+  opts.atol = 1e-7;
+  opts.rtol = 1e-5;
+  std::vector<std::pair<Shape, Shape>> shapes = {
+      {{3, 4}, {4, 2}}, {{2, 3, 4}, {4, 2}}, {{2, 1, 3, 4}, {3, 4, 2}}, {{4}, {4, 3}}, {{2, 3, 4}, {4}}, {{4}, {4}}};
+  for (auto& [sa, sb] : shapes) {
+    CAPTURE(shape_str(sa));
+    CAPTURE(shape_str(sb));
+    Tensor a = randn64(sa, 1), b = randn64(sb, 2);
+    CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return matmul(t[0], t[1]); }, {a, b}, opts);
+    CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return matmul(t[0], t[1]); },
+                    {noncontiguous(a), noncontiguous(b)}, opts);
+  }
+  Tensor x = randn64({2, 3, 4}, 3), y = randn64({2, 4, 5}, 4);
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return bmm(t[0], t[1]); }, {x, y}, opts);
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return matmul(t[0].transpose(1, 2), t[1].transpose(1, 2)); },
+                  {randn64({2, 4, 3}, 5), randn64({2, 5, 4}, 6)}, opts);
+
+  Tensor in = randn64({2, 3, 4}, 7), w = randn64({5, 4}, 8), bias = randn64({5}, 9);
+  Tensor expected = add(reference_matmul(in, w.t().contiguous()), bias);
+  CHECK_CLOSE(linear(in, w, bias), expected, 1e-12, 1e-12);
+  CHECK_CLOSE(linear(in, w), reference_matmul(in, w.t().contiguous()), 1e-12, 1e-12);
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return linear(t[0], t[1], t[2]); }, {in, w, bias}, opts);
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return linear(t[0], t[1]); },
+                  {noncontiguous(in), noncontiguous(w)}, opts);
+}
+
+TEST_CASE("matmul errors") {
+  CHECK_THROWS_WITH_SUBSTR(matmul(ones({4, 3}), ones({5, 2})),
+                           "matmul: shapes [4, 3] and [5, 2] do not line up: inner sizes 3 and 5");
+  CHECK_THROWS_WITH_SUBSTR(matmul(ones({2, 2, 3}), ones({3, 3, 4})), "do not broadcast");
+  CHECK_THROWS_WITH_SUBSTR(matmul(ones({}), ones({3})), "at least 1 dim");
+  CHECK_THROWS_WITH_SUBSTR(matmul(ones({2, 2}, DType::i64), ones({2, 2}, DType::i64)), "needs floating tensors");
+  CHECK_THROWS_WITH_SUBSTR(bmm(ones({2, 3}), ones({2, 3, 4})), "must have 3 dims");
+  CHECK_THROWS_WITH_SUBSTR(bmm(ones({2, 3, 4}), ones({3, 4, 5})), "batch sizes differ");
+  CHECK_THROWS_WITH_SUBSTR(linear(ones({2, 3}), ones({4, 5})), "in_features");
+  CHECK_THROWS_WITH_SUBSTR(linear(ones({2, 3}), ones({4, 3}), ones({5})), "bias of shape [5]");
+  CHECK_THROWS_WITH_SUBSTR(linear(ones({2, 3}), ones({3})), "must have 2 dims");
+  // empty products
+  CHECK(matmul(ones({0, 3}), ones({3, 4})).shape() == Shape{0, 4});
+  CHECK(matmul(ones({2, 0}), ones({0, 4})).to_vector<float>() == std::vector<float>(8, 0.0f));
+}
