@@ -50,8 +50,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   IRIS_CHECK(std::isfinite(opts.scale), op, ": scale must be finite, got ", opts.scale);
   double scale = opts.scale != 0.0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(E, 1)));
 
-  // Scores [..., L, S] (batch dims broadcast between q and k).
-  Tensor scores = mul(matmul(q, k.transpose(-1, -2)), scale);
+  // Scores [..., L, S] (batch dims broadcast between q and k). The scale is applied to q, which is
+  // usually smaller than the scores (E < S).
+  Tensor scores = matmul(mul(q, scale), k.transpose(-1, -2));
   if (opts.bias.defined()) {
     detail::check_floating(op, opts.bias);
     check_broadcasts_to("bias", opts.bias, scores.shape());

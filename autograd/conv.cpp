@@ -16,7 +16,7 @@ using detail::contiguous_nograd;
 
 // The im2col buffer holds at most this many elements (or one image, when that is larger):
 // large batches are processed in chunks so memory stays bounded.
-constexpr int64_t kColsBudget = int64_t(1) << 22;
+constexpr int64_t kColsBudget = int64_t(1) << 20;
 
 bool is_depthwise(const Conv2dGeometry& g, int64_t groups) { return groups == g.C && groups > 1; }
 
@@ -178,6 +178,10 @@ void check_conv_args(const char* op, const Tensor& x, const Tensor& weight, cons
   IRIS_CHECK(dilation.h > 0 && dilation.w > 0, op, ": dilation must be positive, got (", dilation.h, ", ",
              dilation.w, ")");
   IRIS_CHECK(groups > 0, op, ": groups must be positive, got ", groups);
+  const int64_t limit = int64_t(1) << 30;  // keeps the size arithmetic far from overflow
+  IRIS_CHECK(stride.h < limit && stride.w < limit && padding.h < limit && padding.w < limit && dilation.h < limit &&
+                 dilation.w < limit,
+             op, ": stride, padding and dilation must be below 2^30");
   IRIS_CHECK(weight.shape()[2] > 0 && weight.shape()[3] > 0, op, ": weight of shape ", shape_str(weight.shape()),
              " has an empty kernel");
 }

@@ -184,11 +184,12 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride = 0, Size2 padding
                   bool count_include_pad = true);
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
 
-// autograd/resample.cpp. Give `size` (h, w > 0) or `scale` (> 0), not both.
+// autograd/resample.cpp. To an output size (h, w > 0), or by a scale factor (> 0) with PyTorch's
+// scale_factor semantics; two names, so interpolate(x, 2) cannot silently mean a scale.
 enum class InterpMode { nearest, bilinear };
 Tensor interpolate(const Tensor& x, Size2 size, InterpMode mode = InterpMode::nearest, bool align_corners = false);
-Tensor interpolate(const Tensor& x, double scale_factor, InterpMode mode = InterpMode::nearest,
-                   bool align_corners = false);
+Tensor interpolate_by_scale(const Tensor& x, double scale_factor, InterpMode mode = InterpMode::nearest,
+                            bool align_corners = false);
 // As torchvision.ops.roi_align. boxes: [K, 5] (batch index, x1, y1, x2, y2) -> [K, C, oh, ow].
 // Differentiable w.r.t. x only.
 Tensor roi_align(const Tensor& x, const Tensor& boxes, Size2 output_size, double spatial_scale = 1.0,

@@ -36,6 +36,10 @@ Pool2dGeometry pool_geometry(const char* op, const Tensor& x, Size2 kernel, Size
   IRIS_CHECK(padding.h >= 0 && padding.w >= 0 && padding.h <= kernel.h / 2 && padding.w <= kernel.w / 2, op,
              ": padding (", padding.h, ", ", padding.w, ") must be non-negative and at most half the kernel size (",
              kernel.h, ", ", kernel.w, ")");
+  const int64_t limit = int64_t(1) << 30;  // keeps the size arithmetic far from overflow
+  IRIS_CHECK(kernel.h < limit && kernel.w < limit && stride.h < limit && stride.w < limit && dilation.h < limit &&
+                 dilation.w < limit,
+             op, ": kernel size, stride and dilation must be below 2^30");
   Pool2dGeometry g;
   g.N = x.shape()[0];
   g.C = x.shape()[1];

@@ -55,7 +55,7 @@ Tensor interpolate(const Tensor& x, Size2 size, InterpMode mode, bool align_corn
   return resize(x, size.h, size.w, -1.0, -1.0, mode, align_corners);
 }
 
-Tensor interpolate(const Tensor& x, double scale_factor, InterpMode mode, bool align_corners) {
+Tensor interpolate_by_scale(const Tensor& x, double scale_factor, InterpMode mode, bool align_corners) {
   check_interpolate_input(x, mode, align_corners);
   IRIS_CHECK(std::isfinite(scale_factor) && scale_factor > 0,
              "interpolate: scale_factor must be positive and finite, got ", scale_factor);

@@ -3,10 +3,11 @@
 // "predicted / true" coloured green or red) and labelled boxes (detections).
 // Coordinates are (x, y) = (column, row) with the origin at the top-left; everything clips at the
 // image border, so any coordinates are safe. Colours with alpha < 255 blend over what is there.
-// Leaves out: anti-aliasing, circles, polygons fills, and sub-pixel positions.
+// Leaves out: anti-aliasing, circles, polygon fills and sub-pixel positions.
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/font.h"

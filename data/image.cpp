@@ -41,6 +41,47 @@ const char* sniff_format(const std::string& bytes) {
   return nullptr;
 }
 
+// stb_image 2.27 trusts a JPEG's Huffman table sizes: a DHT segment whose 16 code counts add up to
+// more than 256 makes it write past its tables. So before stb sees a JPEG, walk its segments (and
+// skip over scan data) and refuse any Huffman table that is oversized or overruns its segment.
+// Returns "" when the tables are sane, else the reason.
+std::string check_jpeg_huffman_tables(const std::string& bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t size = bytes.size();
+  size_t pos = 2;  // after SOI
+  while (pos + 1 < size) {
+    if (b[pos] != 0xFF) {
+      ++pos;  // entropy-coded data or padding: look for the next marker
+      continue;
+    }
+    unsigned char marker = b[pos + 1];
+    if (marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+      pos += marker == 0xFF ? 1 : 2;  // fill byte, stuffed FF 00, restart marker, TEM
+      continue;
+    }
+    if (marker == 0xD9) return "";  // EOI
+    if (pos + 4 > size) return "";  // cut short: the end-marker check reports it
+    size_t length = (size_t(b[pos + 2]) << 8) | b[pos + 3];
+    if (length < 2) return cat_str("segment FF", std::hex, int(marker), " has length ", std::dec, length);
+    size_t end = pos + 2 + length;
+    if (marker == 0xC4) {
+      // A segment cut short by the end of the file is still read by stb (as zeros past the end),
+      // so its tables are checked up to the end of the file.
+      for (size_t table = pos + 4; table < std::min(end, size);) {
+        if (table + 17 > end) return "a Huffman table (DHT) runs past its segment";
+        size_t codes = 0;
+        for (size_t i = table + 1; i <= table + 16 && i < size; ++i) codes += b[i];
+        if (codes > 256) return cat_str("a Huffman table (DHT) declares ", codes, " codes (at most 256)");
+        table += 17 + codes;
+        if (table > end) return "a Huffman table (DHT) runs past its segment";
+      }
+    }
+    if (end > size) return "";  // cut short: the end-marker check reports it
+    pos = end;
+  }
+  return "";
+}
+
 // stb_image decodes a JPEG cut short without complaint (missing data reads as zeros), so a JPEG
 // must hold an end-of-image marker (FF D9) after its last start-of-scan (FF DA). Inside entropy-
 // coded data an FF byte is always followed by 00 or a restart marker, so neither pair can occur
@@ -107,20 +148,26 @@ Image decode_image(const std::string& bytes, const std::string& name, int channe
   IRIS_CHECK(bytes.size() <= static_cast<size_t>(INT_MAX), "load_image: '", name, "' is ", bytes.size(),
              " bytes, too large to decode (limit 2 GiB)");
   const char* format = sniff_format(bytes);
-  const std::string what = format ? std::string(format) + " image '" + name + "'" : "'" + name + "'";
+  IRIS_CHECK(format != nullptr && std::strcmp(format, "GIF") != 0, "load_image: '", name,
+             "' is not a PNG, JPEG or BMP file (", format ? format : "unknown signature",
+             "); convert it to PNG first");
+  const std::string what = std::string(format) + " image '" + name + "'";
+  // Before stb reads any of it (stbi_info already parses tables that precede the frame header).
+  if (std::strcmp(format, "JPEG") == 0) {
+    std::string problem = check_jpeg_huffman_tables(bytes);
+    IRIS_CHECK(problem.empty(), "load_image: cannot decode ", what, ": corrupt JPEG: ", problem);
+    IRIS_CHECK(jpeg_has_end_marker(bytes), "load_image: cannot decode ", what,
+               ": truncated JPEG (no end-of-image marker after the last scan)");
+  }
   const auto* buffer = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int length = static_cast<int>(bytes.size());
   int width = 0, height = 0, stored_channels = 0;
   if (!stbi_info_from_memory(buffer, length, &width, &height, &stored_channels)) {
     const char* reason = stbi_failure_reason();
-    throw Error(cat_str("load_image: cannot decode ", what, ": ", reason ? reason : "unknown reason",
-                        format ? "" : " (expected a PNG, JPEG or BMP image)"));
+    throw Error(cat_str("load_image: cannot decode ", what, ": ", reason ? reason : "unknown reason"));
   }
   IRIS_CHECK(int64_t(width) * height <= kMaxImagePixels, "load_image: ", what, " is ", width, "x", height,
              " pixels, over the limit of ", kMaxImagePixels, " pixels (kMaxImagePixels)");
-  if (format && std::strcmp(format, "JPEG") == 0)
-    IRIS_CHECK(jpeg_has_end_marker(bytes), "load_image: cannot decode ", what,
-               ": truncated JPEG (no end-of-image marker after the last scan)");
   int wanted = channels != 0 ? channels : (stored_channels == 2 ? 4 : stored_channels);
   if (wanted != 1 && wanted != 3 && wanted != 4) wanted = 4;
   StbPixels pixels;

@@ -63,7 +63,7 @@ class Image {
 };
 
 // ---- files --------------------------------------------------------------------------------
-// Loads a PNG, JPEG or BMP (anything stb_image reads). channels = 0 keeps the file's channels
+// Loads a PNG, JPEG or BMP (other formats are refused). channels = 0 keeps the file's channels
 // (grey+alpha becomes RGBA); 1, 3 or 4 converts. A missing, corrupt or truncated file, or one
 // over kMaxImagePixels, throws iris::Error naming the file and the reason.
 Image load_image(const std::string& path, int channels = 0);

@@ -47,6 +47,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 int normalize_dim(int64_t dim, int ndim, const char* op) {
+  if (ndim == 0 && (dim == 0 || dim == -1)) return 0;  // a 0-d tensor accepts dim 0 or -1, as PyTorch
   int64_t d = dim < 0 ? dim + ndim : dim;
   IRIS_CHECK(d >= 0 && d < (ndim == 0 ? 1 : ndim), op, ": dim ", dim, " is out of range for a tensor with ",
              ndim, " dims (valid: ", -ndim, " to ", ndim - 1, ")");

@@ -69,6 +69,7 @@ int64_t Tensor::size(int64_t dim) const { return shape()[normalize_dim(dim, this
 int64_t Tensor::stride(int64_t dim) const { return strides()[normalize_dim(dim, this->dim(), "stride")]; }
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;  // no elements: any strides describe the same (empty) layout
   const Shape& s = shape();
   const Strides& st = strides();
   int64_t expected = 1;

@@ -124,6 +124,11 @@ TEST_CASE("softmax is stable for extreme values") {
   for (float f : v) CHECK(std::isfinite(f));
   CHECK(std::fabs(v[2] - (-2e4 - std::log1p(e1))) < 1.0);
 
+  // f32 log_softmax keeps log(sum) exact next to 1e4 logits (rows and column blocks).
+  Tensor big32 = full({2, 3}, 1e4, DType::f32);
+  CHECK_CLOSE(log_softmax(big32, 1), full({2, 3}, -std::log(3.0), DType::f32), 1e-6, 0);
+  CHECK_CLOSE(log_softmax(big32, 0), full({2, 3}, -std::log(2.0), DType::f32), 1e-6, 0);
+
   // -inf entries get probability 0 (log -inf); the rest behave normally.
   Tensor m = from_vector<double>({-INFINITY, 0.0, 0.0}, {3}, DType::f64);
   CHECK_CLOSE(softmax(m, 0), from_vector<double>({0, 0.5, 0.5}, {3}, DType::f64), 0, 0);

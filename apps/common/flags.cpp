@@ -76,13 +76,13 @@ Flags::Flags(std::string app, std::string summary, std::vector<Subcommand> subco
   add("batch-size", Kind::integer, "examples per optimisation step", "N", true).int_value = 64;
   add("lr", Kind::number, "peak learning rate", "X", true).double_value = 1e-3;
   add("seed", Kind::integer, "seed for initialisation, shuffling and augmentation", "N", true);
-  add("threads", Kind::integer, "CPU threads (0: IRIS_NUM_THREADS, else all cores)", "N", true);
+  add("threads", Kind::integer, "CPU threads; 0: IRIS_NUM_THREADS, else all cores", "N", true);
   add("data", Kind::text, "folder with the data set", "DIR", true);
   add("out", Kind::text, "run folder (default: runs/<app>-<command>-<date>-<time>)", "DIR", true);
   add("resume", Kind::text, "checkpoint (.safetensors) to start from or to evaluate", "CKPT", true);
   add("quick", Kind::boolean, "a seconds-long smoke run on a tiny slice of the data", "", true);
   set_default("device", "cpu").set_default("epochs", "10").set_default("batch-size", "64");
-  set_default("lr", "0.001").set_default("seed", "0").set_default("threads", "0");
+  set_default("lr", "0.001").set_default("seed", "0").set_default("threads", "0").set_default("quick", "false");
   set_range("epochs", 0, 1e6).set_range("batch-size", 1, 1 << 24).set_range("lr", 0, 1e6);
   set_range("seed", 0, 9.2e18).set_range("threads", 0, 4096);
 }

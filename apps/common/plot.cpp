@@ -45,38 +45,57 @@ Axis linear_axis(double lo, double hi, bool extend_to_ticks, bool integer_steps)
     hi = std::ceil(hi / axis.step - 1e-9) * axis.step;
   }
   axis.lo = lo, axis.hi = hi;
+  double largest = 0;
   for (double t = std::ceil(lo / axis.step - 1e-9) * axis.step; t <= hi + axis.step * 1e-9; t += axis.step) {
     double tick = std::fabs(t) < axis.step * 1e-9 ? 0.0 : t;
     axis.ticks.push_back(tick);
-    axis.labels.push_back(format_tick(tick, axis.step));
+    largest = std::max(largest, std::fabs(tick));
     if (axis.ticks.size() > 50) break;
+  }
+  // One notation per axis: when any label would need an exponent, all of them use one.
+  bool exponent = largest >= 1e6 || (largest > 0 && largest < 1e-4);
+  int digits = std::clamp(static_cast<int>(std::ceil(std::log10(largest / axis.step + 1e-9))) + 1, 1, 8);
+  for (double tick : axis.ticks) {
+    char buf[48];
+    if (exponent && tick != 0) std::snprintf(buf, sizeof buf, "%.*g", digits, tick);
+    axis.labels.push_back(exponent && tick != 0 ? std::string(buf) : format_tick(tick, axis.step));
   }
   return axis;
 }
 
-// Log axis over [lo, hi] given in log10 units: whole decades, with 2 and 5 in between when the
-// range is short.
+// Log axis over [lo, hi] given in log10 units. Wide ranges snap to whole decades with a tick per
+// decade (or every few); ranges under two decades keep a 5% margin and tick at 1, 2, 5 x 10^k, or at
+// every 1..9 x 10^k when that gives fewer than three ticks.
 Axis log_axis(double lo, double hi) {
   Axis axis;
   axis.log = true;
-  axis.lo = std::floor(lo + 1e-9);
-  axis.hi = std::ceil(hi - 1e-9);
-  if (axis.hi - axis.lo < 1) axis.hi = axis.lo + 1;
-  int decades = static_cast<int>(axis.hi - axis.lo);
-  int every = std::max(1, (decades + 7) / 8);
-  for (int k = static_cast<int>(axis.lo); k <= static_cast<int>(axis.hi); ++k) {
-    const double mantissas_short[] = {1, 2, 5};
-    int count = decades <= 2 ? 3 : 1;
-    if ((k - static_cast<int>(axis.lo)) % every != 0 && count == 1) continue;
-    for (int m = 0; m < count; ++m) {
-      double value = mantissas_short[m] * std::pow(10.0, k);
-      double t = std::log10(value);
-      if (t > axis.hi + 1e-9) break;
-      axis.ticks.push_back(t);
-      axis.labels.push_back(format_tick(value, value));
-    }
-  }
   axis.step = 1;
+  if (hi - lo >= 2) {
+    axis.lo = std::floor(lo + 1e-9);
+    axis.hi = std::ceil(hi - 1e-9);
+    int decades = static_cast<int>(axis.hi - axis.lo);
+    int every = std::max(1, (decades + 7) / 8);
+    for (int k = static_cast<int>(axis.lo); k <= static_cast<int>(axis.hi); k += every) {
+      axis.ticks.push_back(k);
+      axis.labels.push_back(format_tick(std::pow(10.0, k), std::pow(10.0, k)));
+    }
+    return axis;
+  }
+  double span = std::max(hi - lo, 0.05);
+  axis.lo = lo - 0.05 * span;
+  axis.hi = hi + 0.05 * span;
+  for (const std::vector<double>& mantissas : {std::vector<double>{1, 2, 5}, std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+    axis.ticks.clear();
+    axis.labels.clear();
+    for (int k = static_cast<int>(std::floor(axis.lo)); k <= static_cast<int>(std::ceil(axis.hi)); ++k)
+      for (double m : mantissas) {
+        double value = m * std::pow(10.0, k), t = std::log10(value);
+        if (t < axis.lo - 1e-12 || t > axis.hi + 1e-12) continue;
+        axis.ticks.push_back(t);
+        axis.labels.push_back(format_tick(value, value));
+      }
+    if (axis.ticks.size() >= 3) break;
+  }
   return axis;
 }
 

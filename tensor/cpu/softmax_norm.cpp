@@ -66,8 +66,9 @@ void softmax_typed(const Tensor& x, int dim, bool log, const Tensor& out) {
     double total = 0;
     if (log) {
       for (int64_t d = 0; d < D; ++d) total += std::exp(xr[d] - mx);
-      T shift = static_cast<T>(mx + std::log(total));
-      for (int64_t d = 0; d < D; ++d) yr[d] = xr[d] - shift;
+      // (x - max) - log(sum), not x - (max + log(sum)): with |x| ~ 1e4 in f32 the sum would lose log(sum).
+      T log_total = static_cast<T>(std::log(total));
+      for (int64_t d = 0; d < D; ++d) yr[d] = (xr[d] - mx) - log_total;
     } else {
       for (int64_t d = 0; d < D; ++d) {
         T e = std::exp(xr[d] - mx);
@@ -98,14 +99,13 @@ void softmax_typed(const Tensor& x, int dim, bool log, const Tensor& out) {
         total[c] += e;
       }
     }
-    T factor[kColumnBlock];  // log: the shift max + log(sum); softmax: 1 / sum
-    for (int64_t c = 0; c < count; ++c)
-      factor[c] = static_cast<T>(log ? mx[c] + std::log(total[c]) : 1.0 / total[c]);
+    T factor[kColumnBlock];  // log: log(sum); softmax: 1 / sum
+    for (int64_t c = 0; c < count; ++c) factor[c] = static_cast<T>(log ? std::log(total[c]) : 1.0 / total[c]);
     for (int64_t d = 0; d < D; ++d) {
       const T* xr = xp + off + d * inner;
       T* yr = yp + off + d * inner;
       if (log) {
-        for (int64_t c = 0; c < count; ++c) yr[c] = xr[c] - factor[c];
+        for (int64_t c = 0; c < count; ++c) yr[c] = (xr[c] - mx[c]) - factor[c];
       } else {
         for (int64_t c = 0; c < count; ++c) yr[c] *= factor[c];
       }

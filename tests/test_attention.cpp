@@ -1,0 +1,303 @@
+// scaled_dot_product_attention against a naive loop: plain, boolean mask, additive bias, causal
+// (L < S and L > S), their combination, heads and broadcast batch dims, a custom scale, dropout on
+// the weights (mask reproduced from the seed), fully masked rows (zeros, zero gradient, no NaN),
+// non-contiguous operands, f32, finite-difference gradients for q, k, v and bias, and the errors.
+#include "tests/helpers.h"
+
+using namespace iris;
+using iris::testing::noncontiguous;
+using iris::testing::randn64;
+
+namespace {
+
+struct Problem {
+  int64_t B, L, S, E, Ev;
+};
+
+// q [B, L, E], k [B, S, E], v [B, S, Ev]; allowed and bias are full [B, L, S] (or empty); weight_mask
+// [B, L, S] multiplies the softmax weights (dropout), or empty. Rows with nothing allowed (or only
+// -inf scores) give zeros.
+std::vector<double> naive_attention(const Problem& p, const std::vector<double>& q, const std::vector<double>& k,
+                                    const std::vector<double>& v, const std::vector<bool>& allowed,
+                                    const std::vector<double>& bias, bool causal, double scale,
+                                    const std::vector<double>& weight_mask = {}) {
+  std::vector<double> out(p.B * p.L * p.Ev, 0.0);
+  for (int64_t b = 0; b < p.B; ++b)
+    for (int64_t i = 0; i < p.L; ++i) {
+      std::vector<double> s(p.S, -INFINITY);
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < p.S; ++j) {
+        int64_t bij = (b * p.L + i) * p.S + j;
+        if (!allowed.empty() && !allowed[bij]) continue;
+        if (causal && j > i) continue;
+        double dot = 0;
+        for (int64_t e = 0; e < p.E; ++e) dot += q[(b * p.L + i) * p.E + e] * k[(b * p.S + j) * p.E + e];
+        s[j] = dot * scale + (bias.empty() ? 0.0 : bias[bij]);
+        mx = std::max(mx, s[j]);
+      }
+      if (mx == -INFINITY) continue;  // fully masked: zeros
+      double total = 0;
+      for (int64_t j = 0; j < p.S; ++j) total += std::exp(s[j] - mx);
+      for (int64_t j = 0; j < p.S; ++j) {
+        double w = std::exp(s[j] - mx) / total;
+        if (!weight_mask.empty()) w *= weight_mask[(b * p.L + i) * p.S + j];
+        for (int64_t e = 0; e < p.Ev; ++e) out[(b * p.L + i) * p.Ev + e] += w * v[(b * p.S + j) * p.Ev + e];
+      }
+    }
+  return out;
+}
+
+std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+std::vector<bool> bools(const Tensor& t) {
+  std::vector<bool> r;
+  for (uint8_t b : t.to(DType::u8).to_vector<uint8_t>()) r.push_back(b != 0);
+  return r;
+}
+Tensor f64(const std::vector<double>& v, const Shape& s) { return from_vector<double>(v, s, DType::f64); }
+
+GradcheckOptions attention_tolerance() {
+  GradcheckOptions o;
+  o.atol = 1e-6;
+  o.rtol = 1e-4;
+  return o;
+}
+
+// A random bool mask [B, L, S] where query row (0, 1) may attend to nothing.
+Tensor mask_with_dead_row(const Problem& p, uint64_t seed) {
+  Generator g(seed);
+  Tensor m = gt(rand({p.B, p.L, p.S}, DType::f64, &g), 0.4);
+  std::vector<uint8_t> mv = m.to(DType::u8).to_vector<uint8_t>();
+  for (int64_t j = 0; j < p.S; ++j) mv[1 * p.S + j] = 0;
+  return from_vector<uint8_t>(mv, {p.B, p.L, p.S}).to(DType::b8);
+}
+
+}  // namespace
+
+TEST_CASE("attention without masks matches the naive loop") {
+  Problem p{2, 3, 4, 5, 2};
+  Tensor q = randn64({2, 3, 5}, 1), k = randn64({2, 4, 5}, 2), v = randn64({2, 4, 2}, 3);
+  Tensor out = scaled_dot_product_attention(q, k, v);
+  CHECK(out.shape() == Shape{2, 3, 2});
+  CHECK_CLOSE(out, f64(naive_attention(p, values(q), values(k), values(v), {}, {}, false, 1 / std::sqrt(5.0)), {2, 3, 2}),
+              1e-12, 1e-12);
+  AttentionOptions o;
+  o.scale = 0.7;
+  CHECK_CLOSE(scaled_dot_product_attention(q, k, v, o),
+              f64(naive_attention(p, values(q), values(k), values(v), {}, {}, false, 0.7), {2, 3, 2}), 1e-12, 1e-12);
+  std::vector<Tensor> in{q, k, v};
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return scaled_dot_product_attention(t[0], t[1], t[2]); }, in,
+                  attention_tolerance());
+  // Size-1 dims: one query, one key.
+  Tensor q1 = randn64({1, 1, 3}, 4, false), k1 = randn64({1, 1, 3}, 5, false), v1 = randn64({1, 1, 2}, 6, false);
+  CHECK_CLOSE(scaled_dot_product_attention(q1, k1, v1), v1, 1e-15, 0);
+}
+
+TEST_CASE("attention with a boolean mask, including a fully masked row") {
+  Problem p{2, 3, 4, 3, 2};
+  Tensor q = randn64({2, 3, 3}, 10), k = randn64({2, 4, 3}, 11), v = randn64({2, 4, 2}, 12);
+  AttentionOptions o;
+  o.mask = mask_with_dead_row(p, 13);
+  Tensor out = scaled_dot_product_attention(q, k, v, o);
+  CHECK_CLOSE(out,
+              f64(naive_attention(p, values(q), values(k), values(v), bools(o.mask), {}, false, 1 / std::sqrt(3.0)),
+                  {2, 3, 2}),
+              1e-12, 1e-12);
+  // The dead row (batch 0, query 1) is exactly zero, and so is every gradient through it.
+  std::vector<double> ov = values(out);
+  CHECK(ov[2] == 0.0);
+  CHECK(ov[3] == 0.0);
+  sum(mul(out, randn64({2, 3, 2}, 14, false))).backward();
+  for (const Tensor& t : {q, k, v})
+    for (double g : values(t.grad())) CHECK(std::isfinite(g));
+  std::vector<double> gq = values(q.grad());
+  for (int64_t e = 0; e < 3; ++e) CHECK(gq[1 * 3 + e] == 0.0);
+
+  std::vector<Tensor> in{randn64({2, 3, 3}, 15), randn64({2, 4, 3}, 16), randn64({2, 4, 2}, 17)};
+  CHECK_GRADCHECK([o](const std::vector<Tensor>& t) { return scaled_dot_product_attention(t[0], t[1], t[2], o); }, in,
+                  attention_tolerance());
+}
+
+TEST_CASE("attention with an additive bias, causal masking, and all of them together") {
+  Problem p{2, 3, 5, 4, 3};
+  Tensor q = randn64({2, 3, 4}, 20), k = randn64({2, 5, 4}, 21), v = randn64({2, 5, 3}, 22);
+  Tensor bias = randn64({3, 5}, 23);  // broadcast over the batch; learned, so it gets a gradient
+  double sc = 1 / std::sqrt(4.0);
+  std::vector<double> full_bias = values(bias.detach().expand({2, 3, 5}).contiguous());
+  AttentionOptions ob;
+  ob.bias = bias;
+  CHECK_CLOSE(scaled_dot_product_attention(q, k, v, ob),
+              f64(naive_attention(p, values(q), values(k), values(v), {}, full_bias, false, sc), {2, 3, 3}), 1e-12,
+              1e-12);
+  std::vector<Tensor> in{q, k, v, bias};
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) {
+    AttentionOptions o;
+    o.bias = t[3];
+    return scaled_dot_product_attention(t[0], t[1], t[2], o);
+  }, in, attention_tolerance());
+
+  // Causal is top-left aligned: query i sees keys 0..i. L < S here; L > S below.
+  AttentionOptions oc;
+  oc.causal = true;
+  CHECK_CLOSE(scaled_dot_product_attention(q, k, v, oc),
+              f64(naive_attention(p, values(q), values(k), values(v), {}, {}, true, sc), {2, 3, 3}), 1e-12, 1e-12);
+  Problem pt{1, 5, 3, 4, 3};
+  Tensor qt = randn64({1, 5, 4}, 24), kt = randn64({1, 3, 4}, 25), vt = randn64({1, 3, 3}, 26);
+  CHECK_CLOSE(scaled_dot_product_attention(qt, kt, vt, oc),
+              f64(naive_attention(pt, values(qt), values(kt), values(vt), {}, {}, true, sc), {1, 5, 3}), 1e-12, 1e-12);
+  std::vector<Tensor> in_c{qt, kt, vt};
+  CHECK_GRADCHECK([oc](const std::vector<Tensor>& t) { return scaled_dot_product_attention(t[0], t[1], t[2], oc); },
+                  in_c, attention_tolerance());
+
+  // mask AND causal, plus bias: row 1 of batch 0 is dead.
+  AttentionOptions all;
+  all.mask = mask_with_dead_row(p, 27);
+  all.bias = bias.detach();
+  all.causal = true;
+  all.scale = 0.9;
+  CHECK_CLOSE(scaled_dot_product_attention(q, k, v, all),
+              f64(naive_attention(p, values(q), values(k), values(v), bools(all.mask), full_bias, true, 0.9), {2, 3, 3}),
+              1e-12, 1e-12);
+  std::vector<Tensor> in_all{randn64({2, 3, 4}, 28), randn64({2, 5, 4}, 29), randn64({2, 5, 3}, 30)};
+  CHECK_GRADCHECK([all](const std::vector<Tensor>& t) { return scaled_dot_product_attention(t[0], t[1], t[2], all); },
+                  in_all, attention_tolerance());
+}
+
+TEST_CASE("attention: a row of -inf bias is fully masked too") {
+  Tensor q = randn64({2, 3}, 40), k = randn64({4, 3}, 41), v = randn64({4, 2}, 42);
+  std::vector<double> bv(8, 0.0);
+  for (int j = 0; j < 4; ++j) bv[4 + j] = -INFINITY;  // query 1 sees nothing
+  bv[0] = -INFINITY;                                  // query 0 loses key 0 only
+  Tensor bias = f64(bv, {2, 4}).requires_grad_();
+  AttentionOptions o;
+  o.bias = bias;
+  Tensor out = scaled_dot_product_attention(q, k, v, o);
+  Problem p{1, 2, 4, 3, 2};
+  CHECK_CLOSE(out, f64(naive_attention(p, values(q), values(k), values(v), {}, bv, false, 1 / std::sqrt(3.0)), {2, 2}),
+              1e-12, 1e-12);
+  sum(out).backward();
+  for (const Tensor& t : {q, k, v, bias})
+    for (double g : values(t.grad())) CHECK(std::isfinite(g));
+  std::vector<double> gb = values(bias.grad());
+  for (int j = 0; j < 4; ++j) CHECK(gb[4 + j] == 0.0);
+  CHECK(gb[0] == 0.0);
+}
+
+TEST_CASE("attention with heads, broadcast masks and broadcast batch dims") {
+  // q/k/v [B, H, N, D] with a [L, S] mask shared by every batch and head.
+  Tensor q = randn64({2, 2, 3, 4}, 50, false), k = randn64({2, 2, 3, 4}, 51, false), v = randn64({2, 2, 3, 2}, 52, false);
+  Tensor m = from_vector<uint8_t>({1, 0, 1, 1, 1, 0, 0, 1, 1}, {3, 3}).to(DType::b8);
+  AttentionOptions o;
+  o.mask = m;
+  Problem p{4, 3, 3, 4, 2};
+  std::vector<bool> full_mask = bools(m.expand({4, 3, 3}).contiguous());
+  CHECK_CLOSE(scaled_dot_product_attention(q, k, v, o),
+              f64(naive_attention(p, values(q), values(k), values(v), full_mask, {}, false, 0.5), {2, 2, 3, 2}), 1e-12,
+              1e-12);
+
+  // q [2, 1, L, E] against k, v [3, S, E]: the output is [2, 3, L, Ev].
+  Tensor qb = randn64({2, 1, 2, 3}, 53), kb = randn64({3, 4, 3}, 54), vb = randn64({3, 4, 2}, 55);
+  Tensor out = scaled_dot_product_attention(qb, kb, vb);
+  CHECK(out.shape() == Shape{2, 3, 2, 2});
+  Problem pb{6, 2, 4, 3, 2};
+  std::vector<double> expect = naive_attention(pb, values(qb.detach().expand({2, 3, 2, 3}).contiguous()),
+                                               values(kb.detach().expand({2, 3, 4, 3}).contiguous()),
+                                               values(vb.detach().expand({2, 3, 4, 2}).contiguous()), {}, {}, false,
+                                               1 / std::sqrt(3.0));
+  CHECK_CLOSE(out, f64(expect, {2, 3, 2, 2}), 1e-12, 1e-12);
+  std::vector<Tensor> in{qb, kb, vb};
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return scaled_dot_product_attention(t[0], t[1], t[2]); }, in,
+                  attention_tolerance());
+}
+
+TEST_CASE("attention on non-contiguous operands and in f32") {
+  Tensor q = randn64({2, 3, 4}, 60, false), k = randn64({2, 5, 4}, 61, false), v = randn64({2, 5, 3}, 62, false);
+  Tensor ref = scaled_dot_product_attention(q, k, v);
+  // k stored as [2, 4, 5] and transposed; v with stride 2; q permuted from [3, 2, 4].
+  Tensor k_t = k.transpose(1, 2).contiguous().transpose(1, 2);
+  Tensor q_p = q.permute({1, 0, 2}).contiguous().permute({1, 0, 2});
+  CHECK_FALSE(k_t.is_contiguous());
+  CHECK_CLOSE(scaled_dot_product_attention(q_p, k_t, noncontiguous(v)), ref, 1e-14, 1e-12);
+  std::vector<Tensor> in{noncontiguous(randn64({2, 3, 4}, 63)), noncontiguous(randn64({2, 5, 4}, 64)),
+                         noncontiguous(randn64({2, 5, 3}, 65))};
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) {
+    AttentionOptions o;
+    o.causal = true;
+    return scaled_dot_product_attention(t[0], t[1].transpose(1, 2).contiguous().transpose(1, 2), t[2], o);
+  }, in, attention_tolerance());
+
+  AttentionOptions o;
+  o.mask = mask_with_dead_row({2, 3, 5, 4, 3}, 66);
+  Tensor out32 = scaled_dot_product_attention(q.to(DType::f32), k.to(DType::f32), v.to(DType::f32), o);
+  CHECK(out32.dtype() == DType::f32);
+  CHECK_CLOSE(out32, scaled_dot_product_attention(q, k, v, o), 1e-5, 1e-5);
+}
+
+TEST_CASE("attention dropout acts on the weights, reproducibly from the seed") {
+  Problem p{2, 3, 4, 3, 2};
+  Tensor q = randn64({2, 3, 3}, 70, false), k = randn64({2, 4, 3}, 71, false), v = randn64({2, 4, 2}, 72, false);
+  Generator g(123);
+  AttentionOptions o;
+  o.dropout_p = 0.5;
+  o.generator = &g;
+  Tensor out = scaled_dot_product_attention(q, k, v, o);
+  // The dropout mask is u >= p for u = rand([B, L, S]) drawn from the same generator state.
+  Generator g2(123);
+  std::vector<double> u = values(rand({2, 3, 4}, DType::f64, &g2)), wm(u.size());
+  for (size_t i = 0; i < u.size(); ++i) wm[i] = u[i] >= 0.5 ? 2.0 : 0.0;
+  CHECK_CLOSE(out,
+              f64(naive_attention(p, values(q), values(k), values(v), {}, {}, false, 1 / std::sqrt(3.0), wm), {2, 3, 2}),
+              1e-12, 1e-12);
+  Generator g3(123);
+  o.generator = &g3;
+  CHECK_CLOSE(scaled_dot_product_attention(q, k, v, o), out, 0, 0);
+  std::vector<Tensor> in{randn64({2, 3, 3}, 73), randn64({2, 4, 3}, 74), randn64({2, 4, 2}, 75)};
+  CHECK_GRADCHECK([](const std::vector<Tensor>& t) {
+    Generator local(5);
+    AttentionOptions od;
+    od.dropout_p = 0.3;
+    od.generator = &local;
+    return scaled_dot_product_attention(t[0], t[1], t[2], od);
+  }, in, attention_tolerance());
+  // p = 1 drops every weight.
+  o.dropout_p = 1.0;
+  CHECK_CLOSE(scaled_dot_product_attention(q, k, v, o), zeros({2, 3, 2}, DType::f64), 0, 0);
+}
+
+TEST_CASE("attention with no keys gives zeros") {
+  Tensor q = randn64({2, 3}, 80), k = zeros({0, 3}, DType::f64), v = zeros({0, 4}, DType::f64);
+  Tensor out = scaled_dot_product_attention(q, k, v);
+  CHECK_CLOSE(out, zeros({2, 4}, DType::f64), 0, 0);
+  sum(out).backward();
+  CHECK_CLOSE(q.grad(), zeros({2, 3}, DType::f64), 0, 0);
+}
+
+TEST_CASE("attention errors") {
+  Tensor q = randn64({2, 3, 4}, 90, false), k = randn64({2, 5, 4}, 91, false), v = randn64({2, 5, 3}, 92, false);
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, randn64({2, 5, 3}, 93, false), v), "same feature size E");
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, randn64({2, 4, 3}, 94, false)), "number of keys S");
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(randn64({4}, 95, false), k, v), "[..., tokens, features]");
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v.to(DType::f32)), "share a dtype");
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(arange(24).reshape({2, 3, 4}), k, v), "floating");
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, Tensor(), v), "k is undefined");
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, randn64({3, 5, 4}, 96, false), v), "broadcast");
+  AttentionOptions o;
+  o.mask = ones({3, 5});
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v, o), "mask must be bool");
+  o.mask = ones({3, 4}, DType::b8);
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v, o), "mask of shape [3, 4] does not broadcast");
+  o.mask = ones({3, 2, 3, 5}, DType::b8);  // would grow the batch
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v, o), "does not broadcast");
+  AttentionOptions ob;
+  ob.bias = zeros({5, 3}, DType::f64);
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v, ob), "bias of shape [5, 3]");
+  ob.bias = zeros({3, 5}, DType::i64);
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v, ob), "floating");
+  AttentionOptions od;
+  od.dropout_p = 1.5;
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v, od), "dropout_p must be in [0, 1]");
+  od.dropout_p = -0.1;
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v, od), "dropout_p must be in [0, 1]");
+  AttentionOptions os;
+  os.scale = NAN;
+  CHECK_THROWS_WITH_SUBSTR(scaled_dot_product_attention(q, k, v, os), "scale must be finite");
+}
