@@ -73,6 +73,37 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// dA = dC B^T, summed over the batch dims A was broadcast along. When A is a plain matrix and the
+// batch is real, the sum is folded into one product: dA = [M, B*N] x [B*N, K].
+Tensor matmul_grad_a(const Tensor& g, const Tensor& b, const Shape& sa) {
+  if (sa.size() == 2 && g.dim() > 2) {
+    const int64_t M = g.shape()[g.dim() - 2], N = g.shape()[g.dim() - 1], K = sa[1];
+    Tensor g3 = g.reshape({-1, M, N});                                               // [Bt, M, N]
+    Shape eb(g.shape().begin(), g.shape().end() - 2);
+    eb.push_back(K);
+    eb.push_back(N);
+    Tensor b3 = detail::broadcast_to(b, eb).reshape({-1, K, N});                       // [Bt, K, N]
+    Tensor left = g3.permute({1, 0, 2}).reshape({M, -1});                              // [M, Bt*N]
+    Tensor right = b3.transpose(1, 2).reshape({-1, K});                                // [Bt*N, K]
+    return matmul(left, right);
+  }
+  return sum_to(matmul(g, b.transpose(-1, -2)), sa);
+}
+
+// dB = A^T dC, summed over the batch dims B was broadcast along. A weight matrix shared by a batch
+// (linear layers) gets one product: dB = [K, B*M] x [B*M, N], never a batch of products to sum.
+Tensor matmul_grad_b(const Tensor& g, const Tensor& a, const Shape& sb) {
+  if (sb.size() == 2 && g.dim() > 2) {
+    const int64_t M = g.shape()[g.dim() - 2], N = g.shape()[g.dim() - 1], K = sb[0];
+    Shape ea(g.shape().begin(), g.shape().end() - 2);
+    ea.push_back(M);
+    ea.push_back(K);
+    Tensor a2 = detail::broadcast_to(a, ea).reshape({-1, K});  // [Bt*M, K]
+    return matmul(a2.t(), g.reshape({-1, N}));
+  }
+  return sum_to(matmul(a.transpose(-1, -2), g), sb);
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a0, const Tensor& b0) {
@@ -93,9 +124,8 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   bool ga = a0.requires_grad(), gb = b0.requires_grad();
   return record("MatmulBackward", out, {a0, b0},
                 [ad = gb ? a : Tensor(), bd = ga ? b : Tensor(), sa = a0.shape(), sb = b0.shape()](const Tensor& g) {
-                  Tensor da = bd.defined() ? sum_to(matmul(g, bd.transpose(-1, -2)), sa) : Tensor();
-                  Tensor db = ad.defined() ? sum_to(matmul(ad.transpose(-1, -2), g), sb) : Tensor();
-                  return std::vector<Tensor>{da, db};
+                  return std::vector<Tensor>{bd.defined() ? matmul_grad_a(g, bd, sa) : Tensor(),
+                                             ad.defined() ? matmul_grad_b(g, ad, sb) : Tensor()};
                 });
 }
 

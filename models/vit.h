@@ -24,7 +24,8 @@ struct VitConfig {
   double ln_eps = 1e-6;
 
   int64_t num_patches() const { return (img_size / patch_size) * (img_size / patch_size); }
-  // "vit-fmnist" (28x28, patch 4, dim 64, depth 6, heads 4), "deit-tiny", "deit-small", "deit-base".
+  // "vit-fmnist" (28x28, patch 4, dim 64, depth 6, heads 4), "vit-fmnist-p7" (the same with 7x7
+  // patches), "deit-tiny", "deit-small", "deit-base".
   static VitConfig named(const std::string& name);
   static std::vector<std::string> names();
 };

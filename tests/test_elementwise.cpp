@@ -2,6 +2,7 @@
 // against finite differences, non-contiguous and broadcast inputs, dtype rules, and errors.
 #include <functional>
 
+#include "tensor/cpu/math.h"
 #include "tests/helpers.h"
 
 using namespace iris;
@@ -280,4 +281,19 @@ TEST_CASE("elementwise errors name the op and the fix") {
     p.fill_(3);  // allowed without grad mode (optimiser updates)
   }
   CHECK(p.to_vector<float>()[0] == 3.0f);
+}
+
+TEST_CASE("the f32 fast exp and erf behind GELU are accurate") {
+  double worst_exp = 0, worst_erf = 0;
+  for (int i = -80000; i <= 80000; ++i) {
+    float x = static_cast<float>(i) * 1e-3f;
+    double e = std::exp(static_cast<double>(x));
+    worst_exp = std::max(worst_exp, std::fabs(cpu::fast_expf(x) - e) / e);
+    if (std::fabs(x) < 6.0f)
+      worst_erf = std::max(worst_erf, std::fabs(cpu::fast_erff(x) - std::erf(static_cast<double>(x))));
+  }
+  CHECK(worst_exp < 4e-7);   // about 3 f32 ulp
+  CHECK(worst_erf < 5e-7);   // the A&S bound (1.5e-7) plus f32 rounding in the polynomial
+  CHECK(cpu::fast_expf(-200.0f) < 1e-37f);
+  CHECK(std::isfinite(cpu::fast_expf(200.0f)));
 }

@@ -80,7 +80,9 @@ TEST_CASE("matmul, bmm and linear gradients") {
   opts.atol = 1e-7;
   opts.rtol = 1e-5;
   std::vector<std::pair<Shape, Shape>> shapes = {
-      {{3, 4}, {4, 2}}, {{2, 3, 4}, {4, 2}}, {{2, 1, 3, 4}, {3, 4, 2}}, {{4}, {4, 3}}, {{2, 3, 4}, {4}}, {{4}, {4}}};
+      {{3, 4}, {4, 2}},    {{2, 3, 4}, {4, 2}}, {{2, 1, 3, 4}, {3, 4, 2}}, {{4}, {4, 3}},
+      {{2, 3, 4}, {4}},    {{4}, {4}},          {{3, 4}, {2, 4, 5}},       {{3, 4}, {2, 2, 4, 5}},
+      {{2, 2, 3, 4}, {4, 5}}, {{4}, {2, 4, 3}}};
   for (auto& [sa, sb] : shapes) {
     CAPTURE(shape_str(sa));
     CAPTURE(shape_str(sb));

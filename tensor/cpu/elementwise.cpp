@@ -67,6 +67,7 @@ void unary_loop(const Tensor& x, const Tensor& out, const UnaryParams& p) {
     T* y = op + o[0];
     const T* a = xp + o[1];
     if (st[0] == 1 && st[1] == 1) {
+#pragma omp simd
       for (int64_t i = 0; i < n; ++i) y[i] = unary_value<T>(Op, a[i], p);
     } else {
       for (int64_t i = 0; i < n; ++i) y[i * st[0]] = unary_value<T>(Op, a[i * st[1]], p);
@@ -239,6 +240,13 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
       constexpr UnaryOp Op = decltype(op_const)::value;
       strided_loop<4>(grad_in.shape(), {grad_in.strides(), xs.strides(), ys.strides(), grad_out.strides()},
                       [&](int64_t n, Offsets<4> o, Offsets<4> st) {
+                        if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1) {
+                          T* d = dp + o[0];
+                          const T *xv = xp + o[1], *yv = yp + o[2], *gv = gp + o[3];
+#pragma omp simd
+                          for (int64_t i = 0; i < n; ++i) d[i] = gv[i] * unary_derivative<T>(Op, xv[i], yv[i], p);
+                          return;
+                        }
                         for (int64_t i = 0; i < n; ++i)
                           dp[o[0] + i * st[0]] = gp[o[3] + i * st[3]] *
                                                  unary_derivative<T>(Op, xp[o[1] + i * st[1]], yp[o[2] + i * st[2]], p);

@@ -1,0 +1,62 @@
+// The training loop every image-classification app shares (vit, and later minivit, davit, ...):
+// AdamW with timm's decay groups, linear warmup + cosine schedule, label smoothing, gradient
+// clipping, a progress bar, per-epoch evaluation, metrics.jsonl, atomic checkpoints every epoch
+// (and every `save_every` steps), exact resume (mid-epoch too), and the pictures: training
+// curves and a grid of test predictions.
+// Leaves out: mixed precision, distillation (apps that need it write their own loss), multi-GPU.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/common/run.h"
+#include "data/loader.h"
+#include "nn/module.h"
+
+namespace iris {
+
+struct ClassifyOptions {
+  int epochs = 10;
+  int64_t batch_size = 128;
+  double lr = 1e-3, weight_decay = 0.05, warmup_epochs = 1.0, min_lr_factor = 0.01;
+  double label_smoothing = 0.0, clip_norm = 0.0;  // 0: off
+  uint64_t seed = 0;
+  int workers = 1;
+  int64_t log_every = 50;         // a metrics.jsonl line every this many steps
+  int64_t save_every = 0;         // also checkpoint every this many steps (0: only per epoch)
+  int64_t stop_after_steps = -1;  // stop (after checkpointing) once this many steps are done
+  int64_t eval_every_epochs = 1;
+  std::string resume;             // checkpoint to continue from
+  bool pictures = true;
+  bool progress = true;
+  Device device = Device::cpu();
+};
+
+struct ClassifyResult {
+  double top1 = 0;                       // percent, on the eval set after the last epoch
+  double final_train_loss = 0;
+  int64_t params = 0;
+  int64_t steps = 0;
+  std::vector<double> step_losses;       // every step's loss (of this process)
+  bool stopped_early = false;            // stop_after_steps reached
+};
+
+// model(images [B, C, H, W]) -> logits [B, classes].
+ClassifyResult train_classifier(nn::Module& model, const std::shared_ptr<const data::Dataset>& train_set,
+                                const std::shared_ptr<const data::Dataset>& eval_set, const ClassifyOptions& opts,
+                                Run& run, const std::vector<std::string>& class_names);
+
+struct EvalResult {
+  double top1 = 0, loss = 0;
+  Tensor predictions, labels;  // i64 [N]
+};
+EvalResult evaluate_classifier(nn::Module& model, const std::shared_ptr<const data::Dataset>& eval_set,
+                               int64_t batch_size, Device device, bool progress = true);
+
+// A grid of the first `count` images of eval_set with "predicted / true" captions (green/red).
+void save_prediction_grid(const std::string& path, const data::Dataset& eval_set, const Tensor& predictions,
+                          const std::vector<std::string>& class_names, int count = 32);
+
+}  // namespace iris
