@@ -51,7 +51,9 @@ EvalResult evaluate_classifier(nn::Module& model, const std::shared_ptr<const da
   data::Batch b;
   while (loader.next(b)) {
     Tensor logits = model.forward(b.x.to(device));
-    loss_sum += cross_entropy(logits, b.y.to(device), {Reduction::sum}).item();
+    CrossEntropyOptions sum_losses;
+    sum_losses.reduction = Reduction::sum;
+    loss_sum += cross_entropy(logits, b.y.to(device), sum_losses).item();
     for (int64_t p : argmax(logits, 1).to_vector<int64_t>()) preds.push_back(p);
     for (int64_t y : b.y.to_vector<int64_t>()) labels.push_back(y);
     bar.step(b.x.shape()[0]);

@@ -1,12 +1,14 @@
-// CPU matrix products through Eigen: the only Eigen-heavy compile unit of the engine.
-// Each operand matrix is mapped in place as row-major or column-major from its strides, so a
-// transposed operand costs nothing. Batches of small products are spread over threads (Eigen runs
-// serially inside); a single large product uses Eigen's own threads.
-// Leaves out our own packed micro-kernels (the CPU-speed work replaces this file's inner call).
+// CPU matrix products: f32 through our packed GEMM (sgemm.cpp) when the CPU has its micro-kernel,
+// everything else (f64, other CPUs, IRIS_GEMM=eigen) through Eigen -- the only Eigen-heavy compile
+// unit of the engine. Each operand matrix is read in place as row- or column-major from its
+// strides, so a transposed operand costs nothing. Batches of small products are spread over
+// threads (each product then runs on one); a single large product uses all threads itself.
 #include <Eigen/Core>
+#include <type_traits>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/sgemm.h"
 
 namespace iris::cpu {
 
@@ -60,10 +62,20 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
   const T* bp = b.data<T>();
   const int64_t sa = a.strides()[0], sb = b.strides()[0];
 
-  auto run = [&](int64_t i) {
+  const bool packed = std::is_same_v<T, float> && packed_sgemm_available();
+  // (row stride, column stride) of each operand matrix, for the packed path
+  const int64_t a_rs = la.row_major ? la.ld : 1, a_cs = la.row_major ? 1 : la.ld;
+  const int64_t b_rs = lb.row_major ? lb.ld : 1, b_cs = lb.row_major ? 1 : lb.ld;
+  auto run = [&](int64_t i, int threads) {
     const T* ai = ap + i * sa;
     const T* bi = bp + i * sb;
     T* ci = cp + i * M * N;
+    if constexpr (std::is_same_v<T, float>) {
+      if (packed) {
+        packed_sgemm(M, N, K, alpha, ai, a_rs, a_cs, bi, b_rs, b_cs, beta, ci, N, threads);
+        return;
+      }
+    }
     if (la.row_major && lb.row_major) gemm_one<T, Eigen::RowMajor, Eigen::RowMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
     else if (la.row_major) gemm_one<T, Eigen::RowMajor, Eigen::ColMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
     else if (lb.row_major) gemm_one<T, Eigen::ColMajor, Eigen::RowMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
@@ -74,11 +86,12 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
   if (batch > 1 && flops < (int64_t(1) << 21)) {
     Eigen::setNbThreads(1);
     parallel_for(batch, flops / 16 + 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t i = b0; i < b1; ++i) run(i);
+      for (int64_t i = b0; i < b1; ++i) run(i, 1);
     });
   } else {
-    Eigen::setNbThreads(flops < (int64_t(1) << 18) ? 1 : num_threads());
-    for (int64_t i = 0; i < batch; ++i) run(i);
+    int threads = flops < (int64_t(1) << 18) ? 1 : num_threads();
+    Eigen::setNbThreads(threads);
+    for (int64_t i = 0; i < batch; ++i) run(i, threads);
   }
 }
 

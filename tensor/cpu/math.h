@@ -14,9 +14,10 @@ namespace iris::cpu {
 // exp for f32 without a library call, so loops over it vectorise: e^x = 2^n * e^r with
 // n = round(x / ln 2) and |r| <= ln(2)/2, e^r by its Taylor polynomial to degree 7
 // (relative error about 1e-8 before rounding; results within 2 ulp of std::exp).
-inline float fast_expf(float x) {
+__attribute__((always_inline)) inline float fast_expf(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  float n = std::nearbyint(x * 1.44269504088896341f);
+  // round to nearest by adding and subtracting 1.5 * 2^23 (a library call would stop vectorisation)
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;  // ln 2 split in two parts
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
@@ -34,7 +35,7 @@ inline float fast_expf(float x) {
 
 // erf for f32 by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, about one f32 ulp at 1):
 // erf(|x|) = 1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^(-x^2), t = 1 / (1 + p |x|).
-inline float fast_erff(float x) {
+__attribute__((always_inline)) inline float fast_erff(float x) {
   float ax = std::fabs(x);
   float t = 1.0f / (1.0f + 0.3275911f * ax);
   float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
@@ -45,12 +46,12 @@ inline float fast_erff(float x) {
 // erf and exp as the kernels use them: the fast forms for f32, the library for f64 (where gradient
 // checks need full precision).
 template <class T>
-inline T kernel_erf(T x) {
+__attribute__((always_inline)) inline T kernel_erf(T x) {
   if constexpr (std::is_same_v<T, float>) return fast_erff(x);
   else return std::erf(x);
 }
 template <class T>
-inline T kernel_exp(T x) {
+__attribute__((always_inline)) inline T kernel_exp(T x) {
   if constexpr (std::is_same_v<T, float>) return fast_expf(x);
   else return std::exp(x);
 }
@@ -64,7 +65,7 @@ inline T sigmoid_of(T x) {
 
 // f(x) for floating T.
 template <class T>
-inline T unary_value(UnaryOp op, T x, const UnaryParams& p) {
+__attribute__((always_inline)) inline T unary_value(UnaryOp op, T x, const UnaryParams& p) {
   constexpr T kInvSqrt2 = T(0.70710678118654752440);
   constexpr T kSqrt2OverPi = T(0.79788456080286535588);
   switch (op) {
@@ -111,7 +112,7 @@ inline T unary_value(UnaryOp op, T x, const UnaryParams& p) {
 
 // f'(x) for floating T; y = f(x) where the op's backward reads it.
 template <class T>
-inline T unary_derivative(UnaryOp op, T x, T y, const UnaryParams& p) {
+__attribute__((always_inline)) inline T unary_derivative(UnaryOp op, T x, T y, const UnaryParams& p) {
   constexpr T kInvSqrt2 = T(0.70710678118654752440);
   constexpr T kInvSqrt2Pi = T(0.39894228040143267794);
   constexpr T kSqrt2OverPi = T(0.79788456080286535588);

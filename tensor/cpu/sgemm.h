@@ -1,0 +1,23 @@
+// Our own f32 matrix product for x86 CPUs, BLIS-style: B is packed into panels NR columns wide, A
+// into panels MR rows tall, both cut into cache-sized blocks (KC x NC of B for L3, MC x KC of A for
+// L2), and a register-blocked micro-kernel computes each MR x NR tile of C from two packed panels.
+// Operands are read through (row stride, column stride), so a transposed operand is just other
+// strides, never a copy. The micro-kernel is chosen at run time from the CPU's flags (AVX2 + FMA);
+// without them the caller falls back to Eigen (tensor/cpu/gemm.cpp), which is also the test oracle.
+// Leaves out: an AVX-512 micro-kernel (not testable on the machines this was written on), f64.
+#pragma once
+
+#include <cstdint>
+
+namespace iris::cpu {
+
+// Whether packed_sgemm has a micro-kernel for this CPU (and IRIS_GEMM is not "eigen").
+bool packed_sgemm_available();
+const char* packed_sgemm_isa();  // "avx2" or "none"
+
+// C = alpha * A B + beta * C for A [M, K] at a[i * a_rs + k * a_cs], B [K, N] at b[k * b_rs + j * b_cs],
+// C [M, N] row-major with row stride ldc. beta == 0 never reads C. threads >= 1.
+void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t a_rs, int64_t a_cs,
+                  const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c, int64_t ldc, int threads);
+
+}  // namespace iris::cpu
