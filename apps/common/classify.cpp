@@ -134,7 +134,7 @@ ClassifyResult train_classifier(nn::Module& model, const std::shared_ptr<const d
     s.epoch = epoch;
     s.step = st.step;
     s.epoch_step = epoch_step;
-    s.extra = json::Value::object();
+    s.extra = o.checkpoint_extra.is_object() ? o.checkpoint_extra : json::Value::object();
     s.extra["steps_per_epoch"] = steps_per_epoch;
     nn::save_checkpoint(ckpt, model, &opt, s);
   };

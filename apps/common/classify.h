@@ -29,6 +29,7 @@ struct ClassifyOptions {
   int64_t stop_after_steps = -1;  // stop (after checkpointing) once this many steps are done
   int64_t eval_every_epochs = 1;
   std::string resume;             // checkpoint to continue from
+  json::Value checkpoint_extra = json::Value::object();  // stored in every checkpoint (e.g. the model config)
   bool pictures = true;
   bool progress = true;
   Device device = Device::cpu();
