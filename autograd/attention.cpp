@@ -50,6 +50,38 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   IRIS_CHECK(std::isfinite(opts.scale), op, ": scale must be finite, got ", opts.scale);
   double scale = opts.scale != 0.0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(E, 1)));
 
+  // The common case (no mask, bias or dropout; q, k, v with the same batch dims) runs one fused
+  // kernel that never materialises the [L, S] scores; everything else is composed below.
+  Shape batch(q.shape().begin(), q.shape().end() - 2);
+  bool same_batch = Shape(k.shape().begin(), k.shape().end() - 2) == batch &&
+                    Shape(v.shape().begin(), v.shape().end() - 2) == batch;
+  if (!opts.mask.defined() && !opts.bias.defined() && opts.dropout_p == 0.0 && same_batch && S > 0 && L > 0) {
+    const int64_t B = numel_of(batch), Ev = v.shape()[v.dim() - 1];
+    auto as3 = [&](const Tensor& t) {
+      Tensor c = detail::contiguous_nograd(t.detach());
+      return make_view(c, {B, c.shape()[c.dim() - 2], c.shape()[c.dim() - 1]},
+                       contiguous_strides({B, c.shape()[c.dim() - 2], c.shape()[c.dim() - 1]}), c.offset());
+    };
+    Tensor q3 = as3(q), k3 = as3(k), v3 = as3(v);
+    Tensor out = empty({B, L, Ev}, {q.dtype(), q.device()});
+    Tensor lse = empty({B, L}, {q.dtype(), q.device()});
+    backend(q.device()).attention(q3, k3, v3, scale, opts.causal, out, lse);
+    Shape out_shape = batch;
+    out_shape.push_back(L);
+    out_shape.push_back(Ev);
+    Tensor result = make_view(out, out_shape, contiguous_strides(out_shape), 0);
+    return record("AttentionBackward", result, {q, k, v},
+                  [q3, k3, v3, out, lse, scale, causal = opts.causal, sq = q.shape(), sk = k.shape(),
+                   sv = v.shape()](const Tensor& g) {
+                    Tensor g3 = detail::contiguous_nograd(g).reshape(out.shape());
+                    Tensor gq = empty(q3.shape(), {q3.dtype(), q3.device()});
+                    Tensor gk = empty(k3.shape(), {k3.dtype(), k3.device()});
+                    Tensor gv = empty(v3.shape(), {v3.dtype(), v3.device()});
+                    backend(g.device()).attention_backward(q3, k3, v3, out, lse, g3, scale, causal, gq, gk, gv);
+                    return std::vector<Tensor>{gq.reshape(sq), gk.reshape(sk), gv.reshape(sv)};
+                  });
+  }
+
   // Scores [..., L, S] (batch dims broadcast between q and k). The scale is applied to q, which is
   // usually smaller than the scores (E < S).
   Tensor scores = matmul(mul(q, scale), k.transpose(-1, -2));

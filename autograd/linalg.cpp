@@ -146,8 +146,37 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (bias.defined())
     IRIS_CHECK(bias.dim() == 1 && bias.shape()[0] == weight.shape()[0], "linear: bias of shape ",
                shape_str(bias.shape()), " does not match out_features ", weight.shape()[0]);
-  Tensor y = matmul(x, weight.t());
-  return bias.defined() ? add(y, bias) : y;
+  DType dt = promote_types(x.dtype(), weight.dtype());
+  bool fused = x.dim() >= 2 && weight.dtype() == x.dtype() && (!bias.defined() || bias.dtype() == x.dtype()) &&
+               is_floating(dt) && x.device() == weight.device() && (!bias.defined() || bias.device() == x.device());
+  if (!fused) {
+    Tensor y = matmul(x, weight.t());
+    return bias.defined() ? add(y, bias) : y;
+  }
+  // One product with the bias fused into its write-back: x as rows [R, in] times W^T read in place
+  // (W [out, in] is a column-major [in, out]).
+  const int64_t in = weight.shape()[1], out_f = weight.shape()[0];
+  Tensor x2 = detail::contiguous_nograd(x.detach());
+  const int64_t R = x2.numel() / in;
+  Tensor xr = make_view(x2, {1, R, in}, {R * in, in, 1}, x2.offset());
+  Tensor wd = weight.detach();
+  if (!wd.is_contiguous() && !wd.t().is_contiguous()) wd = detail::contiguous_nograd(wd);
+  Tensor wt = make_view(wd, {1, in, out_f}, {0, wd.strides()[1], wd.strides()[0]}, wd.offset());
+  Tensor bd = bias.defined() ? detail::contiguous_nograd(bias.detach()) : Tensor();
+  Shape out_shape = x.shape();
+  out_shape.back() = out_f;
+  Tensor y = empty(out_shape, {dt, x.device()});
+  backend(x.device()).gemm(xr, wt, make_view(y, {1, R, out_f}, {R * out_f, out_f, 1}, 0), 1.0, 0.0, bd);
+  bool gx = x.requires_grad(), gw = weight.requires_grad();
+  return record("LinearBackward", y, {x, weight, bias},
+                [x2 = gw ? x2 : Tensor(), wd = gx ? wd : Tensor(), sx = x.shape(), in, out_f, R,
+                 has_bias = bias.defined()](const Tensor& g) {
+                  Tensor g2 = detail::contiguous_nograd(g).reshape({R, out_f});  // [R, out]
+                  Tensor dx = wd.defined() ? matmul(g2, wd).reshape(sx) : Tensor();             // [R, in]
+                  Tensor dw = x2.defined() ? matmul(g2.t(), x2.reshape({R, in})) : Tensor();   // [out, in]
+                  Tensor db = has_bias ? sum(g2, {0}) : Tensor();
+                  return std::vector<Tensor>{dx, dw, db};
+                });
 }
 
 }  // namespace iris

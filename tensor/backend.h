@@ -82,11 +82,13 @@ class Backend {
   virtual void reduce(ReduceOp op, const Tensor& x, uint32_t dim_mask, const Tensor& out) = 0;
 
   // ---- matrix products ---------------------------------------------------------------------
-  // c[i] = alpha * a[i] @ b[i] + beta * c[i] for each batch index i.
-  // a: [B, M, K], b: [B, K, N], c: [B, M, N]. Each matrix of a and b has a unit stride in one of
-  // its two dims (row- or column-major; transposes arrive as strides, never as copies); batch
-  // strides may be 0 (broadcast). c is contiguous.
-  virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) = 0;
+  // c[i] = alpha * a[i] @ b[i] + beta * c[i] (+ bias added to every row) for each batch index i.
+  // a: [B, M, K], b: [B, K, N], c: [B, M, N], bias: [N] or undefined (fused into the product's
+  // write-back: the linear layer's forward is one pass). Each matrix of a and b has a unit stride
+  // in one of its two dims (row- or column-major; transposes arrive as strides, never as copies);
+  // batch strides may be 0 (broadcast). c and bias are contiguous.
+  virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta,
+                    const Tensor& bias = Tensor()) = 0;
 
   // ---- normalisation and softmax (contiguous inputs) ---------------------------------------
   // x viewed as [outer, D, inner], softmax over D. log selects log_softmax.
@@ -100,6 +102,17 @@ class Backend {
   virtual void layer_norm_backward(const Tensor& grad_y, const Tensor& x, const Tensor& weight,
                                    const Tensor& mean, const Tensor& rstd, const Tensor& grad_x,
                                    const Tensor& grad_weight, const Tensor& grad_bias) = 0;
+
+  // ---- fused attention (contiguous; no mask, bias or dropout) --------------------------------
+  // out = softmax(scale q k^T [causal]) v per batch index, without materialising the [L, S] scores:
+  // q [B, L, E], k [B, S, E], v [B, S, Ev] -> out [B, L, Ev]; lse [B, L] receives each score row's
+  // logsumexp, from which the backward recomputes the probabilities. causal: key j <= query i.
+  virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal,
+                         const Tensor& out, const Tensor& lse) = 0;
+  // Writes (overwrites) grad_q, grad_k, grad_v.
+  virtual void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                                  const Tensor& lse, const Tensor& grad_out, double scale, bool causal,
+                                  const Tensor& grad_q, const Tensor& grad_k, const Tensor& grad_v) = 0;
 
   // ---- convolution (contiguous NCHW) -------------------------------------------------------
   // cols: [N, C*kh*kw, Ho*Wo] from x: [N, C, H, W] (zero padding).

@@ -104,3 +104,24 @@ TEST_CASE("f32 matmul through the packed kernel agrees with Eigen's f64 product"
     CHECK_CLOSE(matmul(a.to(DType::f32), b.t().contiguous().to(DType::f32).t()), ref, 1e-4, 1e-4);
   }
 }
+
+TEST_CASE("the bias fused into the packed product's write-back") {
+  if (!cpu::packed_sgemm_available()) return;
+  for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 17, 5}, {80, 40, 600}, {13, 3100, 3}}) {
+    CAPTURE(m);
+    CAPTURE(n);
+    Generator g(9);
+    Tensor a = randn({m, k}, DType::f32, &g), b = randn({k, n}, DType::f32, &g), bias = randn({n}, DType::f32, &g);
+    Tensor c = empty({m, n});
+    cpu::packed_sgemm(m, n, k, 1.0f, a.data<float>(), k, 1, b.data<float>(), n, 1, 0.0f, c.data<float>(), n, 2,
+                      bias.data<float>());
+    Tensor want = matmul(a.to(DType::f64), b.to(DType::f64)) + bias.to(DType::f64);
+    CHECK_CLOSE(c, want, 1e-4, 1e-4);
+  }
+  // through linear(): f32 takes the packed path, f64 Eigen's; both add the bias once
+  Generator g(4);
+  Tensor x = randn({3, 5, 8}, DType::f64, &g), w = randn({6, 8}, DType::f64, &g), b = randn({6}, DType::f64, &g);
+  Tensor ref = matmul(x, w.t()) + b;
+  CHECK_CLOSE(linear(x, w, b), ref, 1e-12, 1e-12);
+  CHECK_CLOSE(linear(x.to(DType::f32), w.to(DType::f32), b.to(DType::f32)), ref, 1e-4, 1e-4);
+}

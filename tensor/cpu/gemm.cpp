@@ -38,22 +38,25 @@ Layout layout_of(int64_t rows, int64_t cols, int64_t rs, int64_t cs, const char*
 }
 
 template <class T, int OA, int OB>
-void gemm_one(const T* a, Layout la, const T* b, Layout lb, T* c, int64_t M, int64_t N, int64_t K, T alpha, T beta) {
+void gemm_one(const T* a, Layout la, const T* b, Layout lb, T* c, int64_t M, int64_t N, int64_t K, T alpha, T beta,
+              const T* bias) {
   MatMap<T, OA> A(a, M, K, Eigen::OuterStride<>(la.ld));
   MatMap<T, OB> B(b, K, N, Eigen::OuterStride<>(lb.ld));
   OutMap<T> C(c, M, N);
   if (beta == T(0)) C.noalias() = alpha * (A * B);
   else C = beta * C + alpha * (A * B);
+  if (bias) C.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bias, N);
 }
 
 template <class T>
-void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_d, double beta_d) {
+void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_d, double beta_d, const Tensor& bias_t) {
   const int64_t batch = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
   if (M == 0 || N == 0) return;
   const T alpha = static_cast<T>(alpha_d), beta = static_cast<T>(beta_d);
   T* cp = c.data<T>();
-  if (K == 0) {  // empty inner dim: C = beta * C
-    for (int64_t i = 0; i < batch * M * N; ++i) cp[i] = beta == T(0) ? T(0) : beta * cp[i];
+  const T* bias = bias_t.defined() ? bias_t.data<T>() : nullptr;
+  if (K == 0) {  // empty inner dim: C = beta * C (+ bias)
+    for (int64_t i = 0; i < batch * M * N; ++i) cp[i] = (beta == T(0) ? T(0) : beta * cp[i]) + (bias ? bias[i % N] : T(0));
     return;
   }
   Layout la = layout_of(M, K, a.strides()[1], a.strides()[2], "a");
@@ -72,14 +75,14 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
     T* ci = cp + i * M * N;
     if constexpr (std::is_same_v<T, float>) {
       if (packed) {
-        packed_sgemm(M, N, K, alpha, ai, a_rs, a_cs, bi, b_rs, b_cs, beta, ci, N, threads);
+        packed_sgemm(M, N, K, alpha, ai, a_rs, a_cs, bi, b_rs, b_cs, beta, ci, N, threads, bias);
         return;
       }
     }
-    if (la.row_major && lb.row_major) gemm_one<T, Eigen::RowMajor, Eigen::RowMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
-    else if (la.row_major) gemm_one<T, Eigen::RowMajor, Eigen::ColMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
-    else if (lb.row_major) gemm_one<T, Eigen::ColMajor, Eigen::RowMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
-    else gemm_one<T, Eigen::ColMajor, Eigen::ColMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta);
+    if (la.row_major && lb.row_major) gemm_one<T, Eigen::RowMajor, Eigen::RowMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta, bias);
+    else if (la.row_major) gemm_one<T, Eigen::RowMajor, Eigen::ColMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta, bias);
+    else if (lb.row_major) gemm_one<T, Eigen::ColMajor, Eigen::RowMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta, bias);
+    else gemm_one<T, Eigen::ColMajor, Eigen::ColMajor>(ai, la, bi, lb, ci, M, N, K, alpha, beta, bias);
   };
 
   const int64_t flops = M * N * K;
@@ -97,9 +100,10 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
 
 }  // namespace
 
-void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias) {
   IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous());
-  dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta); });
+  IRIS_ASSERT(!bias.defined() || (bias.is_contiguous() && bias.numel() == c.shape()[2] && bias.dtype() == c.dtype()));
+  dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta, bias); });
 }
 
 }  // namespace iris::cpu

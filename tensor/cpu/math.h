@@ -13,8 +13,10 @@ namespace iris::cpu {
 
 // exp for f32 without a library call, so loops over it vectorise: e^x = 2^n * e^r with
 // n = round(x / ln 2) and |r| <= ln(2)/2, e^r by its Taylor polynomial to degree 7
-// (relative error about 1e-8 before rounding; results within 2 ulp of std::exp).
+// (relative error about 1e-8 before rounding; results within 2 ulp of std::exp). Inputs below -87
+// give 0 (f32 subnormals are flushed), above 88 the value at 88.
 __attribute__((always_inline)) inline float fast_expf(float x) {
+  const float x_in = x;
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   // round to nearest by adding and subtracting 1.5 * 2^23 (a library call would stop vectorisation)
   float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -30,7 +32,8 @@ __attribute__((always_inline)) inline float fast_expf(float x) {
   int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n
   float scale;
   std::memcpy(&scale, &bits, 4);
-  return p * scale;
+  // below e^-87 (f32's normal range) the result is 0, so exp(-inf) is exactly 0 as masking needs
+  return x_in < -87.0f ? 0.0f : p * scale;
 }
 
 // erf for f32 by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, about one f32 ulp at 1):

@@ -70,9 +70,11 @@ void pack_b_panel(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t co
 
 #if defined(__x86_64__)
 
-// C[0..m, 0..n] = alpha * (a panel x b panel) + beta * C; 12 ymm accumulators hold the 6 x 16 tile.
+// C[0..m, 0..n] = alpha * (a panel x b panel) + beta * C (+ bias[0..n] on every row when bias is
+// not null); 12 ymm accumulators hold the 6 x 16 tile.
 __attribute__((target("avx2,fma"))) void kernel_6x16_avx2(int64_t kc, const float* a, const float* b, float* c,
-                                                         int64_t ldc, float alpha, float beta, int m, int n) {
+                                                         int64_t ldc, float alpha, float beta, int m, int n,
+                                                         const float* bias) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
@@ -105,10 +107,12 @@ __attribute__((target("avx2,fma"))) void kernel_6x16_avx2(int64_t kc, const floa
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   if (m == MR && n == NR) {
+    const __m256 bias_lo = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 bias_hi = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
 #define IRIS_STORE_ROW(r, x, y)                                                        \
   {                                                                                   \
     float* row = c + (r) * ldc;                                                       \
-    __m256 lo = _mm256_mul_ps(x, va), hi = _mm256_mul_ps(y, va);                      \
+    __m256 lo = _mm256_fmadd_ps(x, va, bias_lo), hi = _mm256_fmadd_ps(y, va, bias_hi); \
     if (beta != 0.0f) {                                                               \
       lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), lo);                             \
       hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), hi);                         \
@@ -134,7 +138,7 @@ __attribute__((target("avx2,fma"))) void kernel_6x16_avx2(int64_t kc, const floa
   _mm256_store_ps(tile[5], c50), _mm256_store_ps(tile[5] + 8, c51);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
-      float v = alpha * tile[i][j];
+      float v = alpha * tile[i][j] + (bias ? bias[j] : 0.0f);
       c[i * ldc + j] = beta != 0.0f ? v + beta * c[i * ldc + j] : v;
     }
 }
@@ -144,7 +148,7 @@ bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_sup
 #else
 
 bool cpu_has_avx2() { return false; }
-void kernel_6x16_avx2(int64_t, const float*, const float*, float*, int64_t, float, float, int, int) {}
+void kernel_6x16_avx2(int64_t, const float*, const float*, float*, int64_t, float, float, int, int, const float*) {}
 
 #endif
 
@@ -163,11 +167,13 @@ bool packed_sgemm_available() {
 const char* packed_sgemm_isa() { return packed_sgemm_available() ? "avx2" : "none"; }
 
 void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t a_rs, int64_t a_cs,
-                  const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c, int64_t ldc, int threads) {
+                  const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c, int64_t ldc, int threads,
+                  const float* bias) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+      for (int64_t j = 0; j < N; ++j)
+        c[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]) + (bias ? bias[j] : 0.0f);
     return;
   }
   thread_local AlignedBuffer b_buffer;
@@ -185,6 +191,7 @@ void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, 
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min<int64_t>(KC, K - pc);
       const float beta_here = pc == 0 ? beta : 1.0f;  // later K blocks accumulate
+      const float* bias_here = pc == 0 ? bias : nullptr;  // the bias goes in once
 #pragma omp parallel num_threads(team) if (team > 1)
       {
 #pragma omp for schedule(static)
@@ -204,7 +211,7 @@ void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, 
             for (int64_t ir = 0; ir < mc; ir += MR) {
               const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
               kernel_6x16_avx2(kc, ap + ir * kc, bp + q * kc * NR, c + (ic + ir) * ldc + jc + q * NR, ldc, alpha,
-                               beta_here, m, n);
+                               beta_here, m, n, bias_here ? bias_here + jc + q * NR : nullptr);
             }
           }
         }

@@ -8,6 +8,7 @@
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/math.h"
 
 namespace iris::cpu {
 
@@ -63,18 +64,17 @@ void softmax_typed(const Tensor& x, int dim, bool log, const Tensor& out) {
     T* yr = yp + off;
     T mx = -std::numeric_limits<T>::infinity();
     for (int64_t d = 0; d < D; ++d) mx = xr[d] > mx ? xr[d] : mx;
+    // exp into the output row first (a vectorised pass with the f32 fast exp), then sum in double
+#pragma omp simd
+    for (int64_t d = 0; d < D; ++d) yr[d] = kernel_exp<T>(xr[d] - mx);
     double total = 0;
+#pragma omp simd reduction(+ : total)
+    for (int64_t d = 0; d < D; ++d) total += yr[d];
     if (log) {
-      for (int64_t d = 0; d < D; ++d) total += std::exp(xr[d] - mx);
       // (x - max) - log(sum), not x - (max + log(sum)): with |x| ~ 1e4 in f32 the sum would lose log(sum).
       T log_total = static_cast<T>(std::log(total));
       for (int64_t d = 0; d < D; ++d) yr[d] = (xr[d] - mx) - log_total;
     } else {
-      for (int64_t d = 0; d < D; ++d) {
-        T e = std::exp(xr[d] - mx);
-        yr[d] = e;
-        total += e;
-      }
       T inv = static_cast<T>(1.0 / total);
       for (int64_t d = 0; d < D; ++d) yr[d] *= inv;
     }
@@ -94,7 +94,7 @@ void softmax_typed(const Tensor& x, int dim, bool log, const Tensor& out) {
       const T* xr = xp + off + d * inner;
       T* yr = yp + off + d * inner;
       for (int64_t c = 0; c < count; ++c) {
-        T e = std::exp(xr[c] - mx[c]);
+        T e = kernel_exp<T>(xr[c] - mx[c]);
         if (!log) yr[c] = e;
         total[c] += e;
       }
@@ -131,7 +131,7 @@ void softmax_backward_typed(const Tensor& y, const Tensor& grad_out, int dim, bo
     if (log) {
       for (int64_t d = 0; d < D; ++d) total += gr[d];
       T s = static_cast<T>(total);
-      for (int64_t d = 0; d < D; ++d) out[d] = gr[d] - std::exp(yr[d]) * s;
+      for (int64_t d = 0; d < D; ++d) out[d] = gr[d] - kernel_exp<T>(yr[d]) * s;
     } else {
       for (int64_t d = 0; d < D; ++d) total += static_cast<double>(gr[d]) * yr[d];
       T s = static_cast<T>(total);
@@ -152,7 +152,7 @@ void softmax_backward_typed(const Tensor& y, const Tensor& grad_out, int dim, bo
       const T* gr = gp + off + d * inner;
       T* out = gi + off + d * inner;
       if (log) {
-        for (int64_t c = 0; c < count; ++c) out[c] = gr[c] - std::exp(yr[c]) * s[c];
+        for (int64_t c = 0; c < count; ++c) out[c] = gr[c] - kernel_exp<T>(yr[c]) * s[c];
       } else {
         for (int64_t c = 0; c < count; ++c) out[c] = yr[c] * (gr[c] - s[c]);
       }
