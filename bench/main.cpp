@@ -1,13 +1,18 @@
 // iris_bench: the engine's speed, in the same shapes as bench/torch_ref.py.
-//   build/bin/iris_bench [gemm] [attention] [vit_small] [vit_tiny] [--quick]
-// With no names it runs all. Prints a table on stderr and JSON lines on stdout:
+//   build/bin/iris_bench [gemm] [attention] [vit_small] [vit_tiny] [deit_small] [--quick] [--device cuda]
+// With no names it runs the first four (deit_small, 224x224 batch 64, is for GPUs: name it). Prints a
+// table on stderr and JSON lines on stdout:
 //   {"bench": "gemm_sq1024", "value": 212.3, "unit": "GFLOP/s", "frac_peak": 0.71, "peak": 300.1}
-// The FMA peak is probed before each group, so a throttled host shows up as a low peak, not as a
-// slow kernel. Leaves out: GPU timings (scripts/gpu-check.sh).
+// On the CPU the FMA peak is probed before each group, so a throttled host shows up as a low peak,
+// not as a slow kernel. With --device cuda every group runs on the GPU (each timed call ends with
+// cuda::synchronize()); attention adds the unfused form (matmul, softmax, matmul) beside the fused
+// kernel, and the ViT groups report the caching allocator's peak.
+// Leaves out: mixed precision, multi-GPU.
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -19,25 +24,41 @@
 #include "models/vit.h"
 #include "nn/optim.h"
 #include "tensor/backend.h"
+#ifdef IRIS_WITH_CUDA
+#include "cuda/cuda_backend.h"
+#endif
 
 using namespace iris;
 
 namespace {
 
 bool g_quick = false;
+Device g_device = Device::cpu();
+
+// Waits for the GPU's queued work, so timers measure it (a no-op on the CPU).
+void sync_device() {
+#ifdef IRIS_WITH_CUDA
+  if (g_device.is_cuda()) cuda::synchronize();
+#endif
+}
+
+std::string device_extra() { return g_device.is_cuda() ? ", \"device\": \"" + g_device.str() + "\"" : ""; }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Median seconds per call over repeated calls (one warm-up call first).
+// Median seconds per call over repeated calls (one warm-up call first). On a GPU every call ends
+// with a synchronize, so a sample is the call's whole time, not its launch time.
 double time_median(const std::function<void()>& fn, double min_seconds, int min_reps = 3) {
   fn();
+  sync_device();
   std::vector<double> samples;
   auto start = std::chrono::steady_clock::now();
   while (static_cast<int>(samples.size()) < min_reps || seconds_since(start) < min_seconds) {
     auto t0 = std::chrono::steady_clock::now();
     fn();
+    sync_device();
     samples.push_back(seconds_since(t0));
   }
   std::sort(samples.begin(), samples.end());
@@ -88,45 +109,68 @@ std::vector<GemmShape> gemm_shapes() {
 }
 
 void bench_gemm() {
-  std::fprintf(stderr, "gemm (row-major C = A B, f32)\n");
-  bench::Peak peak = probe();
+  std::fprintf(stderr, "gemm (row-major C = A B, f32)%s\n", g_device.is_cuda() ? " on the GPU" : "");
+  bench::Peak peak = g_device.is_cpu() ? probe() : bench::Peak{};  // the CPU's peak means nothing for a GPU
   for (const GemmShape& g : gemm_shapes()) {
-    Tensor a = randn({1, g.m, g.k}), b = randn({1, g.k, g.n}), c = empty({1, g.m, g.n});
-    double s = time_median([&] { backend(Device::cpu()).gemm(a, b, c, 1.0, 0.0); }, g_quick ? 0.3 : 1.0);
+    Tensor a = randn({1, g.m, g.k}).to(g_device), b = randn({1, g.k, g.n}).to(g_device),
+           c = empty({1, g.m, g.n}, g_device);
+    double s = time_median([&] { backend(g_device).gemm(a, b, c, 1.0, 0.0); }, g_quick ? 0.3 : 1.0);
     double gf = 2.0 * g.m * g.n * g.k / s / 1e9;
     char extra[160];
-    std::snprintf(extra, sizeof extra, ", \"frac_peak\": %.4f, \"peak\": %.1f, \"m\": %lld, \"n\": %lld, \"k\": %lld",
-                  gf / peak.gflops, peak.gflops, (long long)g.m, (long long)g.n, (long long)g.k);
-    emit("gemm_" + g.name, gf, "GFLOP/s", extra);
+    if (g_device.is_cpu())
+      std::snprintf(extra, sizeof extra, ", \"frac_peak\": %.4f, \"peak\": %.1f, \"m\": %lld, \"n\": %lld, \"k\": %lld",
+                    gf / peak.gflops, peak.gflops, (long long)g.m, (long long)g.n, (long long)g.k);
+    else
+      std::snprintf(extra, sizeof extra, ", \"m\": %lld, \"n\": %lld, \"k\": %lld", (long long)g.m, (long long)g.n,
+                    (long long)g.k);
+    emit("gemm_" + g.name, gf, "GFLOP/s", extra + device_extra());
   }
 }
 
 void bench_attention() {
-  std::fprintf(stderr, "attention (forward + backward)\n");
+  std::fprintf(stderr, "attention (forward + backward)%s\n", g_device.is_cuda() ? " on the GPU" : "");
   struct Shape3 {
     const char* name;
     int64_t bh, n, d;
   };
-  for (Shape3 s : {Shape3{"small", 128 * 4, 50, 16}, Shape3{"tiny", 64 * 3, 50, 64}}) {
-    Tensor q = randn({s.bh, s.n, s.d}).requires_grad_(), k = randn({s.bh, s.n, s.d}).requires_grad_(),
-           v = randn({s.bh, s.n, s.d}).requires_grad_();
+  std::vector<Shape3> shapes = {{"small", 128 * 4, 50, 16}, {"tiny", 64 * 3, 50, 64}};
+  if (g_device.is_cuda()) shapes.push_back({"deit", 64 * 6, 197, 64});  // DeiT-S: batch 64, 6 heads
+  for (Shape3 s : shapes) {
+    // [BH, N, D] leaves on the device
+    Tensor q = randn({s.bh, s.n, s.d}).to(g_device).requires_grad_(),
+           k = randn({s.bh, s.n, s.d}).to(g_device).requires_grad_(),
+           v = randn({s.bh, s.n, s.d}).to(g_device).requires_grad_();
     double sec = time_median([&] {
       Tensor o = scaled_dot_product_attention(q, k, v);
       sum(o).backward();
     }, g_quick ? 0.3 : 1.0);
-    emit(std::string("attention_") + s.name + "_train", s.bh / sec, "heads/s");
+    emit(std::string("attention_") + s.name + "_train", s.bh / sec, "heads/s", device_extra());
+    if (g_device.is_cpu()) continue;
+    // The same attention from separate ops: the [BH, N, N] score matrix goes through memory.
+    double scale = 1.0 / std::sqrt(static_cast<double>(s.d));
+    double unfused = time_median([&] {
+      Tensor o = matmul(softmax(matmul(q, k.transpose(-1, -2)) * scale, -1), v);
+      sum(o).backward();
+    }, g_quick ? 0.3 : 1.0);
+    emit(std::string("attention_") + s.name + "_unfused_train", s.bh / unfused, "heads/s", device_extra());
   }
 }
 
 void bench_vit(const std::string& name) {
-  std::fprintf(stderr, "%s (28x28, patch 4, AdamW)\n", name.c_str());
   models::VitConfig cfg = models::VitConfig::named("vit-fmnist");
   int64_t batch = 128;
   if (name == "vit_tiny") cfg.embed_dim = 192, cfg.depth = 12, cfg.num_heads = 3, batch = 64;
+  if (name == "deit_small") cfg = models::VitConfig::named("deit-small"), batch = 64;
+  std::fprintf(stderr, "%s (%lldx%lld, patch %lld, batch %lld, AdamW)%s\n", name.c_str(), (long long)cfg.img_size,
+               (long long)cfg.img_size, (long long)cfg.patch_size, (long long)batch,
+               g_device.is_cuda() ? " on the GPU" : "");
   manual_seed(0);
   models::VisionTransformer model(cfg);
+  model.to(g_device);
   nn::AdamW opt(model.parameters(), 1e-3, 0.05);
-  Tensor x = rand({batch, 1, 28, 28}), y = randint(0, 10, {batch});
+  // images [B, C, H, W], labels [B]
+  Tensor x = rand({batch, cfg.in_chans, cfg.img_size, cfg.img_size}).to(g_device),
+         y = randint(0, cfg.num_classes, {batch}).to(g_device);
   double secs = g_quick ? 2.0 : 6.0;
   double train = time_median([&] {
     opt.zero_grad();
@@ -134,30 +178,62 @@ void bench_vit(const std::string& name) {
     loss.backward();
     opt.step();
   }, secs);
-  emit(name + "_train", batch / train, "images/s");
+  emit(name + "_train", batch / train, "images/s", device_extra());
   model.eval();
   double eval = time_median([&] {
     NoGradGuard ng;
     model.forward(x);
   }, secs / 2);
-  emit(name + "_eval", batch / eval, "images/s");
+  emit(name + "_eval", batch / eval, "images/s", device_extra());
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   emit(name + "_rss", ru.ru_maxrss / 1024.0, "MiB");
+#ifdef IRIS_WITH_CUDA
+  if (g_device.is_cuda()) emit(name + "_gpu_peak", cuda::allocator_stats().peak_bytes_in_use / 1048576.0, "MiB");
+#endif
+}
+
+// Fails early, in one line, when the device cannot be used (a CPU-only build, no GPU, no cuda:N).
+void check_device(Device d) {
+  if (d.is_cpu()) return;
+#ifdef IRIS_WITH_CUDA
+  bool present = false;
+  try {
+    present = cuda::available();
+  } catch (const std::exception&) {
+  }
+  IRIS_CHECK(present, "--device ", d.str(), ": no usable CUDA device on this machine; use --device cpu");
+  IRIS_CHECK(d.index < cuda::device_count(), "--device ", d.str(), ": this machine has ", cuda::device_count(),
+             " CUDA device(s)");
+  cuda::set_device(d.index);
+#endif
+  (void)backend(d);  // without CUDA in the build: "rebuild with `make CUDA=1`"
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> which;
+  std::string device = "cpu";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") g_quick = true;
     else if (a == "--help" || a == "-h") {
-      std::cout << "iris_bench [gemm] [attention] [vit_small] [vit_tiny] [--quick]\n"
-                   "  JSON lines on stdout, a table on stderr; threads from IRIS_NUM_THREADS\n";
+      std::cout << "iris_bench [gemm] [attention] [vit_small] [vit_tiny] [deit_small] [--quick] [--device cpu|cuda|cuda:N]\n"
+                   "  JSON lines on stdout, a table on stderr; threads from IRIS_NUM_THREADS\n"
+                   "  no names: the first four groups (deit_small, 224x224 batch 64, only when named)\n";
       return 0;
-    } else if (a == "gemm" || a == "attention" || a == "vit_small" || a == "vit_tiny") {
+    } else if (a == "--device" || a.rfind("--device=", 0) == 0) {
+      if (a == "--device") {
+        if (i + 1 >= argc) {
+          std::cerr << "iris_bench: --device needs a value: cpu, cuda or cuda:N\n";
+          return 2;
+        }
+        device = argv[++i];
+      } else {
+        device = a.substr(9);
+      }
+    } else if (a == "gemm" || a == "attention" || a == "vit_small" || a == "vit_tiny" || a == "deit_small") {
       which.push_back(a);
     } else {
       std::cerr << "iris_bench: unknown argument '" << a << "' (try --help)\n";
@@ -166,10 +242,18 @@ int main(int argc, char** argv) {
   }
   auto want = [&](const char* n) { return which.empty() || std::find(which.begin(), which.end(), n) != which.end(); };
   try {
+    try {
+      g_device = Device::parse(device);
+    } catch (const Error& e) {
+      std::cerr << "iris_bench: --device: " << e.what() << "\n";
+      return 2;
+    }
+    check_device(g_device);
     if (want("gemm")) bench_gemm();
     if (want("attention")) bench_attention();
     if (want("vit_small")) bench_vit("vit_small");
     if (want("vit_tiny")) bench_vit("vit_tiny");
+    if (!which.empty() && want("deit_small")) bench_vit("deit_small");
   } catch (const std::exception& e) {
     std::cerr << "iris_bench: error: " << e.what() << "\n";
     return 1;

@@ -6,6 +6,13 @@ joins with iris's.
 Run by bench/compare.sh with the newest PyTorch installable here (PyPI's torch in .venv), falling
 back to Debian's python3-torch; the first line says which. Threads: $IRIS_NUM_THREADS or all cores,
 the same count iris uses.
+
+  torch_ref.py [gemm] [attention] [vit_small] [vit_tiny] [deit_small] [--quick] [--device cuda]
+
+With no names it runs the first four (deit_small, 224x224 batch 64, only when named). With
+--device cuda (scripts/gpu-check.sh) everything runs on the GPU in strict fp32 (TF32 off for
+matmul and convolution, as iris), every timed call ends with torch.cuda.synchronize(), attention
+adds the unfused form and the ViT groups report torch's peak allocated GPU memory.
 """
 import json
 import os
@@ -22,6 +29,35 @@ torch.set_num_threads(THREADS)
 QUICK = "--quick" in sys.argv
 
 
+def parse_device(argv):
+    for i, a in enumerate(argv):
+        if a == "--device" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--device="):
+            return a.split("=", 1)[1]
+    return "cpu"
+
+
+DEVICE = torch.device(parse_device(sys.argv[1:]))
+CUDA = DEVICE.type == "cuda"
+
+
+def strict_fp32():
+    """TF32 off for matmul and cuDNN convolution: iris computes in IEEE fp32."""
+    cudnn_conv = getattr(torch.backends.cudnn, "conv", None)
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision") and cudnn_conv is not None:
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        cudnn_conv.fp32_precision = "ieee"
+    else:  # older PyTorch: the legacy flags (never mix the two APIs)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
+def sync():
+    if CUDA:
+        torch.cuda.synchronize(DEVICE)
+
+
 def emit(name, value, unit, **extra):
     print(json.dumps({"bench": name, "value": value, "unit": unit, **extra}), flush=True)
 
@@ -29,11 +65,13 @@ def emit(name, value, unit, **extra):
 def timeit(fn, min_seconds, min_reps=3):
     """Median seconds per call over repeated windows (a warm-up call first)."""
     fn()
+    sync()
     samples = []
     start = time.perf_counter()
     while len(samples) < min_reps or time.perf_counter() - start < min_seconds:
         t0 = time.perf_counter()
         fn()
+        sync()
         samples.append(time.perf_counter() - t0)
     samples.sort()
     return samples[len(samples) // 2]
@@ -57,26 +95,36 @@ def gemm_shapes():
 
 def bench_gemm():
     for name, m, n, k in gemm_shapes():
-        a = torch.randn(m, k)
-        b = torch.randn(k, n)
-        c = torch.empty(m, n)
+        a = torch.randn(m, k, device=DEVICE)
+        b = torch.randn(k, n, device=DEVICE)
+        c = torch.empty(m, n, device=DEVICE)
         s = timeit(lambda: torch.mm(a, b, out=c), 0.3 if QUICK else 1.0)
         emit("gemm_" + name, 2.0 * m * n * k / s / 1e9, "GFLOP/s", m=m, n=n, k=k)
 
 
 # ---- attention --------------------------------------------------------------------------------
 def bench_attention():
-    for name, bh, n, d in (("small", 128 * 4, 50, 16), ("tiny", 64 * 3, 50, 64)):
-        q = torch.randn(bh, n, d, requires_grad=True)
-        k = torch.randn(bh, n, d, requires_grad=True)
-        v = torch.randn(bh, n, d, requires_grad=True)
+    shapes = [("small", 128 * 4, 50, 16), ("tiny", 64 * 3, 50, 64)]
+    if CUDA:
+        shapes.append(("deit", 64 * 6, 197, 64))  # DeiT-S: batch 64, 6 heads
+    for name, bh, n, d in shapes:
+        q = torch.randn(bh, n, d, device=DEVICE, requires_grad=True)
+        k = torch.randn(bh, n, d, device=DEVICE, requires_grad=True)
+        v = torch.randn(bh, n, d, device=DEVICE, requires_grad=True)
 
         def step():
             o = F.scaled_dot_product_attention(q, k, v)
             o.sum().backward()
 
+        def unfused():
+            o = torch.softmax(q @ k.transpose(-1, -2) * d ** -0.5, -1) @ v
+            o.sum().backward()
+
         s = timeit(step, 0.3 if QUICK else 1.0)
         emit("attention_" + name + "_train", bh / s, "heads/s", bh=bh, n=n, d=d)
+        if CUDA:
+            s = timeit(unfused, 0.3 if QUICK else 1.0)
+            emit("attention_" + name + "_unfused_train", bh / s, "heads/s", bh=bh, n=n, d=d)
 
 
 # ---- ViT ----------------------------------------------------------------------------------------
@@ -103,14 +151,14 @@ class ViT(nn.Module):
     """The same network as iris's models/vit (timm's layout): patch conv, class token, pos embed,
     pre-norm blocks, final norm, head on the class token."""
 
-    def __init__(self, dim, depth, heads):
+    def __init__(self, dim, depth, heads, img=28, patch=4, chans=1, classes=10):
         super().__init__()
-        self.patch = nn.Conv2d(1, dim, 4, 4)
+        self.patch = nn.Conv2d(chans, dim, patch, patch)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = nn.Parameter(torch.zeros(1, 50, dim))
+        self.pos = nn.Parameter(torch.zeros(1, (img // patch) ** 2 + 1, dim))
         self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(depth))
         self.norm = nn.LayerNorm(dim, eps=1e-6)
-        self.head = nn.Linear(dim, 10)
+        self.head = nn.Linear(dim, classes)
 
     def forward(self, x):
         x = self.patch(x).flatten(2).transpose(1, 2)
@@ -120,16 +168,21 @@ class ViT(nn.Module):
         return self.head(self.norm(x)[:, 0])
 
 
-VIT_CONFIGS = {"small": (64, 6, 4, 128), "tiny": (192, 12, 3, 64)}
+# name: (dim, depth, heads, batch, image size, patch, channels, classes); bench names vit_small,
+# vit_tiny and deit_small (the last is DeiT-S, as iris's "deit-small" config)
+VIT_CONFIGS = {"vit_small": (64, 6, 4, 128, 28, 4, 1, 10), "vit_tiny": (192, 12, 3, 64, 28, 4, 1, 10),
+               "deit_small": (384, 12, 6, 64, 224, 16, 3, 1000)}
 
 
 def bench_vit(name):
-    dim, depth, heads, batch = VIT_CONFIGS[name]
+    dim, depth, heads, batch, img, patch, chans, classes = VIT_CONFIGS[name]
     torch.manual_seed(0)
-    model = ViT(dim, depth, heads)
+    if CUDA:
+        torch.cuda.reset_peak_memory_stats(DEVICE)
+    model = ViT(dim, depth, heads, img, patch, chans, classes).to(DEVICE)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
-    x = torch.rand(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
+    x = torch.rand(batch, chans, img, img, device=DEVICE)
+    y = torch.randint(0, classes, (batch,), device=DEVICE)
 
     def train_step():
         opt.zero_grad(set_to_none=True)
@@ -141,20 +194,28 @@ def bench_vit(name):
             model(x)
 
     secs = 2.0 if QUICK else 6.0
-    emit(f"vit_{name}_train", batch / timeit(train_step, secs), "images/s", batch=batch)
+    extra = {"device": str(DEVICE)} if CUDA else {}
+    emit(f"{name}_train", batch / timeit(train_step, secs), "images/s", batch=batch, **extra)
     model.eval()
-    emit(f"vit_{name}_eval", batch / timeit(eval_step, secs / 2), "images/s", batch=batch)
-    emit(f"vit_{name}_rss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "MiB")
+    emit(f"{name}_eval", batch / timeit(eval_step, secs / 2), "images/s", batch=batch, **extra)
+    emit(f"{name}_rss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "MiB")
+    if CUDA:
+        emit(f"{name}_gpu_peak", torch.cuda.max_memory_allocated(DEVICE) / 1048576.0, "MiB")
 
 
 if __name__ == "__main__":
-    print(json.dumps({"bench": "torch_version", "value": torch.__version__, "unit": "",
-                      "source": os.path.dirname(torch.__file__), "threads": THREADS}), flush=True)
-    which = [a for a in sys.argv[1:] if not a.startswith("--")]
+    info = {"bench": "torch_version", "value": torch.__version__, "unit": "",
+            "source": os.path.dirname(torch.__file__), "threads": THREADS}
+    if CUDA:
+        strict_fp32()
+        info["device"] = torch.cuda.get_device_name(DEVICE)
+    print(json.dumps(info), flush=True)
+    args = sys.argv[1:]
+    which = [a for i, a in enumerate(args) if not a.startswith("--") and (i == 0 or args[i - 1] != "--device")]
     if not which or "gemm" in which:
         bench_gemm()
     if not which or "attention" in which:
         bench_attention()
-    for cfg in ("small", "tiny"):
-        if not which or f"vit_{cfg}" in which:
-            bench_vit(cfg)
+    for name in ("vit_small", "vit_tiny", "deit_small"):
+        if (not which and name != "deit_small") or name in which:
+            bench_vit(name)

@@ -79,7 +79,9 @@ class CpuCachingAllocator final : public Allocator {
 
   AllocatorStats stats() {
     std::lock_guard<std::mutex> lock(mu_);
-    return stats_;
+    AllocatorStats s = stats_;
+    s.caching = caching_;
+    return s;
   }
 
   void empty_cache() {
@@ -122,8 +124,17 @@ void register_allocator(DeviceType type, Allocator* a) {
   g_cuda_allocator = a;
 }
 
+#ifdef IRIS_WITH_CUDA
+namespace cuda {
+void register_cuda();  // cuda/runtime.cu
+}
+#endif
+
 Allocator& allocator_for(Device d) {
   if (d.is_cpu()) return cpu_allocator();
+#ifdef IRIS_WITH_CUDA
+  if (g_cuda_allocator == nullptr) cuda::register_cuda();
+#endif
   IRIS_CHECK(g_cuda_allocator != nullptr, "device ", d.str(),
              ": this build of iris has no CUDA backend; rebuild with `make CUDA=1` on a machine with nvcc");
   return *g_cuda_allocator;

@@ -26,6 +26,7 @@ struct AllocatorStats {
   int64_t bytes_in_use = 0;
   int64_t peak_bytes_in_use = 0;
   int64_t bytes_cached = 0;
+  bool caching = true;         // false under AddressSanitizer or IRIS_NO_CACHE=1 (every block is malloc'd)
 };
 
 Allocator& cpu_allocator();

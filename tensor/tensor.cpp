@@ -21,11 +21,21 @@ namespace {
 Backend* g_cuda_backend = nullptr;
 }
 
+#ifdef IRIS_WITH_CUDA
+namespace cuda {
+void register_cuda();  // cuda/runtime.cu; registers lazily (a static initializer in a static library
+                       // would be dropped by the linker)
+}
+#endif
+
 Backend& backend(Device d) {
   if (d.is_cpu()) {
     static cpu::CpuBackend* cpu_backend = new cpu::CpuBackend();
     return *cpu_backend;
   }
+#ifdef IRIS_WITH_CUDA
+  if (g_cuda_backend == nullptr) cuda::register_cuda();
+#endif
   IRIS_CHECK(g_cuda_backend != nullptr, "device ", d.str(),
              ": this build of iris has no CUDA backend; rebuild with `make CUDA=1` on a machine with nvcc");
   return *g_cuda_backend;

@@ -140,13 +140,13 @@ TEST_CASE("faces: mask labels agree with the colours drawn") {
     CAPTURE(n);
     FaceRender hi = render_face_supersampled(f, 48, 4);
     const Color skin = skin_tone_rgb(f.identity.skin_tone), hair = hair_color_rgb(f.hair.color);
-    int counts[face_label::count] = {0};
+    int counts[face_label::count + 1] = {0};
     std::set<std::tuple<int, int, int>> brow_colors, glasses_colors;
+    int bad_nose = 0, impure_skin = 0;
     double worst_skin = 0, worst_hair = 0, skin_f_lo = 9, skin_f_hi = 0, hair_f_lo = 9, hair_f_hi = 0;
     for (int y = 0; y < hi.image.height(); ++y)
       for (int x = 0; x < hi.image.width(); ++x) {
-        int label = hi.labels.at(y, x);
-        REQUIRE(label < face_label::count);
+        int label = std::min<int>(hi.labels.at(y, x), face_label::count);  // count: out of range
         ++counts[label];
         Color c = hi.image.pixel(y, x);
         double f;
@@ -157,8 +157,8 @@ TEST_CASE("faces: mask labels agree with the colours drawn") {
           worst_hair = std::max(worst_hair, ratio_error(c, hair, f));
           hair_f_lo = std::min(hair_f_lo, f), hair_f_hi = std::max(hair_f_hi, f);
         } else if (label == face_label::nose) {
-          CHECK(ratio_error(c, skin, f) <= 1.5);  // the nose is shaded skin, darker than the face
-          CHECK(f <= 0.95);
+          // The nose is shaded skin, darker than the face.
+          bad_nose += ratio_error(c, skin, f) > 1.5 || f > 0.95;
         } else if (label == face_label::left_brow || label == face_label::right_brow) {
           brow_colors.insert({c.r, c.g, c.b});
         } else if (label == face_label::glasses) {
@@ -174,6 +174,8 @@ TEST_CASE("faces: mask labels agree with the colours drawn") {
     CHECK(hair_f_lo >= 0.49);
     CHECK(hair_f_hi <= 1.01);
     CHECK(brow_colors.size() == 1);
+    CHECK(bad_nose == 0);
+    CHECK(counts[face_label::count] == 0);
     // Every part is there; glasses exactly when worn, in one frame colour.
     for (int l : {face_label::skin, face_label::hair, face_label::left_brow, face_label::right_brow,
                   face_label::left_eye, face_label::right_eye, face_label::nose, face_label::mouth})
@@ -204,8 +206,9 @@ TEST_CASE("faces: mask labels agree with the colours drawn") {
         for (int sy = 0; sy < 4; ++sy)
           for (int sx = 0; sx < 4; ++sx) pure = pure && hi.labels.at(4 * y + sy, 4 * x + sx) == face_label::skin;
         double f;
-        if (pure) CHECK(ratio_error(lo.image.pixel(y, x), skin, f) <= 2.0);
+        if (pure) impure_skin += ratio_error(lo.image.pixel(y, x), skin, f) > 2.0;
       }
+    CHECK(impure_skin == 0);
     for (int l : {face_label::skin, face_label::hair, face_label::left_eye, face_label::right_eye, face_label::nose,
                   face_label::mouth})
       CHECK(lo_counts[l] > 0);
@@ -251,12 +254,12 @@ TEST_CASE("faces: landmarks lie inside their parts") {
 }
 
 TEST_CASE("faces: render_with_hair changes only hair pixels") {
-  std::vector<FaceFactors> faces = some_factors(10, 21);
+  std::vector<FaceFactors> faces = some_factors(8, 21);  // every style is the "before" once
   for (size_t n = 0; n < faces.size(); ++n) {
     const FaceFactors& f = faces[n];
-    for (int edit = 0; edit < 3; ++edit) {
+    for (int edit = 0; edit < 2; ++edit) {
       HairFactors h = f.hair;
-      h.style = (f.hair.style + 1 + 3 * edit) % hair_style::count;
+      h.style = (f.hair.style + 1 + 4 * edit + static_cast<int>(n)) % hair_style::count;
       h.color = (f.hair.color + 7 * edit + 1) % hair_color::count;
       h.volume = edit == 1 ? 1.0f - f.hair.volume : f.hair.volume;
       h.parting = 1 - f.hair.parting;
@@ -265,11 +268,11 @@ TEST_CASE("faces: render_with_hair changes only hair pixels") {
       CAPTURE(edit);
       FaceFactors edited = f;
       edited.hair = h;
-      FaceRender before = render_face(f), after = render_with_hair(f, h);
-      CHECK(same_render(after, render_face(edited)));
       // Subpixels: wherever neither render has hair, colour and label are identical.
       FaceRender hi_before = render_face_supersampled(f), hi_after = render_face_supersampled(edited);
-      int kept = 0, changed = 0;
+      FaceRender before = downsample_face(hi_before, 4), after = render_with_hair(f, h);
+      CHECK(same_render(after, downsample_face(hi_after, 4)));
+      int kept = 0, changed = 0, differing_subpixels = 0, differing_pixels = 0;
       std::vector<bool> block_has_hair(48 * 48, false);
       for (int y = 0; y < 192; ++y)
         for (int x = 0; x < 192; ++x) {
@@ -279,16 +282,18 @@ TEST_CASE("faces: render_with_hair changes only hair pixels") {
             continue;
           }
           bool same = lb == la && hi_before.image.pixel(y, x) == hi_after.image.pixel(y, x);
-          CHECK(same);
           kept += same;
+          differing_subpixels += !same;
         }
       // Output pixels: every block without hair in either render is bit-identical.
       for (int y = 0; y < 48; ++y)
         for (int x = 0; x < 48; ++x) {
           bool same = before.labels.at(y, x) == after.labels.at(y, x) && before.image.pixel(y, x) == after.image.pixel(y, x);
-          if (!block_has_hair[y * 48 + x]) CHECK(same);
+          if (!block_has_hair[y * 48 + x]) differing_pixels += !same;
           changed += !same;
         }
+      CHECK(differing_subpixels == 0);
+      CHECK(differing_pixels == 0);
       CHECK(kept > 192 * 192 / 3);
       CHECK(changed > 0);  // the edit did something
       for (int k = 0; k < kNumFaceLandmarks; ++k) {
@@ -407,9 +412,12 @@ TEST_CASE("faces: splits have disjoint identities") {
       FaceFactors f = sample_factors(config, i);
       ids[s].insert(f.identity_id);
       if (s == 0) train_identities.push_back(f.identity);
-      if (s == 2)
+      if (s == 2) {
+        int same = 0;
         for (const IdentityFactors& t : train_identities)
-          CHECK((t.face_half_width != f.identity.face_half_width || t.eye_spacing != f.identity.eye_spacing));
+          same += t.face_half_width == f.identity.face_half_width && t.eye_spacing == f.identity.eye_spacing;
+        CHECK(same == 0);
+      }
     }
   }
   CHECK(ids[0].size() == 400);

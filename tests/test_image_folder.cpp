@@ -41,6 +41,9 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 
 Image solid(int height, int width, Color c) { return Image(height, width, 3, c); }
 
+// Fixture PNGs without save_png's fsync (dozens of fsyncs cost seconds on a busy disk).
+void write_png(const std::string& path, const Image& image) { write_bytes(path, encode_png(image)); }
+
 // A small folder: two classes (given out of order on disk), nested and odd files.
 //   root/zebra/b.png (6x8, blue)  root/zebra/a.png (4x4, red)  root/zebra/more/c.bmp (10x5, green)
 //   root/apple/x.PNG (20x20, white)  root/apple/y.png (3x7, black)
@@ -55,15 +58,15 @@ struct Fixture {
     make_dirs(root + "/zebra/.cache");
     make_dirs(root + "/apple");
     make_dirs(root + "/.hidden");
-    save_png(root + "/zebra/b.png", solid(6, 8, colors::blue));
-    save_png(root + "/zebra/a.png", solid(4, 4, colors::red));
+    write_png(root + "/zebra/b.png", solid(6, 8, colors::blue));
+    write_png(root + "/zebra/a.png", solid(4, 4, colors::red));
     Image green = solid(10, 5, colors::green);
     REQUIRE(stbi_write_bmp((root + "/zebra/more/c.bmp").c_str(), 5, 10, 3, green.data()) != 0);
-    save_png(root + "/apple/x.PNG", solid(20, 20, colors::white));
-    save_png(root + "/apple/y.png", solid(3, 7, colors::black));
-    save_png(root + "/.hidden/h.png", solid(4, 4, colors::red));
-    save_png(root + "/apple/.secret.png", solid(4, 4, colors::red));
-    save_png(root + "/zebra/.cache/d.png", solid(4, 4, colors::red));
+    write_png(root + "/apple/x.PNG", solid(20, 20, colors::white));
+    write_png(root + "/apple/y.png", solid(3, 7, colors::black));
+    write_png(root + "/.hidden/h.png", solid(4, 4, colors::red));
+    write_png(root + "/apple/.secret.png", solid(4, 4, colors::red));
+    write_png(root + "/zebra/.cache/d.png", solid(4, 4, colors::red));
     write_bytes(root + "/apple/notes.txt", "not an image");
     write_bytes(root + "/readme.txt", "one folder per class");
   }
@@ -127,7 +130,7 @@ TEST_CASE("image folder: pixels land in [C, H, W] order; shrinking averages") {
   make_dirs(dir.file("only/one"));
   Image pattern(2, 3, 3);
   for (size_t i = 0; i < pattern.size_bytes(); ++i) pattern.data()[i] = static_cast<uint8_t>(10 * i + 1);
-  save_png(dir.file("only/one/p.png"), pattern);
+  write_png(dir.file("only/one/p.png"), pattern);
   ImageFolderDataset same(dir.file("only"), size_options(2, 3));
   std::vector<int> chw = same.images().to_vector<int>();
   for (int y = 0; y < 2; ++y)
@@ -137,7 +140,7 @@ TEST_CASE("image folder: pixels land in [C, H, W] order; shrinking averages") {
   Image checker(64, 64, 1);
   for (int y = 0; y < 64; ++y)
     for (int x = 0; x < 64; ++x) checker.at(y, x) = ((x + y) % 2) ? 255 : 0;
-  save_png(dir.file("only/one/p.png"), checker);
+  write_png(dir.file("only/one/p.png"), checker);
   ImageFolderDataset small(dir.file("only"), size_options(4, 4, 1));
   for (int v : small.images().to_vector<int>()) CHECK((v >= 126 && v <= 129));
 }
@@ -197,18 +200,18 @@ TEST_CASE("image folder: errors") {
   write_bytes(dir.file("file.png"), "x");
   CHECK_THROWS_WITH_SUBSTR(ImageFolderDataset(dir.file("file.png")), "is not a folder");
   make_dirs(dir.file("flat"));
-  save_png(dir.file("flat/a.png"), solid(4, 4, colors::red));
+  write_png(dir.file("flat/a.png"), solid(4, 4, colors::red));
   CHECK_THROWS_WITH_SUBSTR(ImageFolderDataset(dir.file("flat")), "has no class sub-folders");
   make_dirs(dir.file("two/cat"));
   make_dirs(dir.file("two/dog"));
-  save_png(dir.file("two/cat/a.png"), solid(4, 4, colors::red));
+  write_png(dir.file("two/cat/a.png"), solid(4, 4, colors::red));
   write_bytes(dir.file("two/dog/readme.txt"), "no images here");
   CHECK_THROWS_WITH_SUBSTR(ImageFolderDataset(dir.file("two")), dir.file("two/dog") + " has no images");
   write_bytes(dir.file("two/dog/bad.png"), "corrupt");
   ImageFolderOptions skip;
   skip.skip_corrupt = true;
   CHECK_THROWS_WITH_SUBSTR(ImageFolderDataset(dir.file("two"), skip), "no image of class \"dog\" could be read");
-  save_png(dir.file("two/dog/b.png"), solid(4, 4, colors::blue));
+  write_png(dir.file("two/dog/b.png"), solid(4, 4, colors::blue));
   CHECK_THROWS_WITH_SUBSTR(ImageFolderDataset(dir.file("two"), size_options(4, 4, 2)), "channels must be 1");
   CHECK_THROWS_WITH_SUBSTR(ImageFolderDataset(dir.file("two"), size_options(0, 4)), "image size 0x4");
   CHECK_THROWS_WITH_SUBSTR(ImageFolderDataset(dir.file("two"), size_options(100000, 100000)), "at most");

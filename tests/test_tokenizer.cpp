@@ -1,8 +1,9 @@
 // The caption corpus and the sentencepiece tokenizer: corpus determinism and coverage of every world's
 // words, training determinism (same bytes twice, no paths in the model), special ids, round trips of
-// corpus lines and of unseen text, unknown characters and invalid UTF-8, byte offsets, batch encoding
-// with padding/truncation and the end-token index, and the errors for missing, corrupt, truncated and
-// foreign model files. A small model (vocab 320, ~1000 lines) is trained once, in well under a second.
+// corpus lines and of unseen text, unknown characters and invalid UTF-8, byte offsets and phrase spans
+// as piece ranges, batch encoding with padding/truncation and the end-token index, and the errors for
+// missing, corrupt, truncated and foreign model files. A small model (vocab 320, ~1000 lines) is
+// trained once, in well under a second.
 #include <sentencepiece_trainer.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "data/file_util.h"
+#include "data/synth/scenes.h"
 #include "data/text/corpus.h"
 #include "data/text/tokenizer.h"
 #include "tests/helpers.h"
@@ -320,6 +322,48 @@ TEST_CASE("tokenizer: byte offsets map pieces back to the input (GLIP phrase spa
   std::string expected = text;
   expected.erase(std::remove(expected.begin(), expected.end(), ' '), expected.end());
   CHECK(covered == expected);
+}
+
+TEST_CASE("pieces_overlapping: phrase spans of a grounded text become its pieces") {
+  const Tokenizer& t = test_tokenizer();
+  // GLIP's detection prompt over all ten classes: each class name's characters map to pieces that
+  // decode to exactly that name; ranges are non-empty, ordered and disjoint.
+  std::vector<int> classes;
+  for (int c = 0; c < synth::kNumClasses; ++c) classes.push_back(c);
+  synth::GroundedText prompt = synth::detection_prompt(classes);
+  std::vector<TokenSpan> spans = t.encode_with_offsets(prompt.text);
+  REQUIRE(prompt.phrases.size() == classes.size());
+  int64_t previous_last = 0;
+  for (const synth::PhraseSpan& p : prompt.phrases) {
+    CAPTURE(prompt.text.substr(p.name_char_begin, p.name_char_end - p.name_char_begin));
+    PieceRange r = pieces_overlapping(spans, p.name_char_begin, p.name_char_end);
+    CHECK(r.size() >= 1);
+    CHECK(r.first >= previous_last);
+    previous_last = r.last;
+    std::vector<int64_t> ids;
+    for (int64_t i = r.first; i < r.last; ++i) ids.push_back(spans[static_cast<size_t>(i)].id);
+    CHECK(t.decode(ids) == synth::class_name(p.label));
+    // In a batch row with the start token the same pieces sit one position later.
+    TokenBatch batch = t.encode_batch({prompt.text}, 64);
+    std::vector<int64_t> row = batch.ids.to_vector<int64_t>();
+    for (int64_t i = r.first; i < r.last; ++i) CHECK(row[static_cast<size_t>(i + 1)] == spans[static_cast<size_t>(i)].id);
+  }
+  // Reference: a piece is in the range exactly when its bytes overlap the span (naive loop).
+  std::string text = "a small ankle boot left of two t shirts.";
+  spans = t.encode_with_offsets(text);
+  for (int64_t b = 0; b <= static_cast<int64_t>(text.size()); ++b)
+    for (int64_t e = b; e <= static_cast<int64_t>(text.size()); e += 3) {
+      PieceRange r = pieces_overlapping(spans, b, e);
+      for (int64_t i = 0; i < static_cast<int64_t>(spans.size()); ++i) {
+        const TokenSpan& s = spans[static_cast<size_t>(i)];
+        bool overlaps = b < e && s.begin < e && s.end > b;
+        CHECK((i >= r.first && i < r.last) == overlaps);
+      }
+      if (b == e) CHECK(r.size() == 0);
+    }
+  CHECK(pieces_overlapping({}, 0, 5).size() == 0);
+  CHECK_THROWS_WITH_SUBSTR(pieces_overlapping(spans, 4, 2), "is not a span");
+  CHECK_THROWS_WITH_SUBSTR(pieces_overlapping(spans, -1, 2), "is not a span");
 }
 
 TEST_CASE("tokenizer: decode and piece errors") {

@@ -13,7 +13,11 @@
 #include <iostream>
 
 #include "data/file_util.h"
+#include "tensor/backend.h"
 #include "tensor/tensor.h"
+#ifdef IRIS_WITH_CUDA
+#include "cuda/cuda_backend.h"
+#endif
 
 namespace iris {
 
@@ -156,6 +160,24 @@ std::string Run::finish_arms(json::Value arms) {
   return line;
 }
 
+void require_device(Device device) {
+  if (device.is_cpu()) return;
+#ifdef IRIS_WITH_CUDA
+  bool present = false;
+  try {
+    present = cuda::available();
+  } catch (const std::exception&) {
+  }
+  IRIS_CHECK(present, "--device ", device.str(), ": no usable CUDA device on this machine (see nvidia-smi); "
+             "use --device cpu");
+  int count = cuda::device_count();
+  IRIS_CHECK(device.index >= 0 && device.index < count, "--device ", device.str(), ": this machine has ", count,
+             " CUDA device", count == 1 ? "" : "s", " (cuda:0", count > 1 ? cat_str("..cuda:", count - 1) : "", ")");
+  cuda::set_device(device.index);
+#endif
+  (void)backend(device);  // a build without CUDA: "rebuild with `make CUDA=1`"
+}
+
 int app_main(Flags& flags, int argc, const char* const* argv, const std::function<int(const Flags&)>& body) {
   try {
     flags.parse(argc, argv);
@@ -170,6 +192,7 @@ int app_main(Flags& flags, int argc, const char* const* argv, const std::functio
   try {
     if (flags.threads() > 0) set_num_threads(flags.threads());
     manual_seed(flags.seed());
+    if (flags.has("device")) require_device(flags.device());
     return body(flags);
   } catch (const std::exception& e) {
     std::cerr << flags.app() << " " << flags.command() << ": error: " << e.what() << "\n";

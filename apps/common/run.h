@@ -69,9 +69,15 @@ class Run {
   std::chrono::steady_clock::time_point start_;
 };
 
+// Throws iris::Error (one line) unless computing on `device` can work here: a CUDA device needs a
+// build with the CUDA backend ("rebuild with `make CUDA=1`"), a usable GPU, and cuda:N to exist.
+// Selects that GPU for the calling thread.
+void require_device(Device device);
+
 // The main() of every app: parses the flags (printing usage for --help), applies --threads and
-// --seed, runs `body`, and turns errors into one "<app>: error: ..." line on stderr. Returns the
-// exit status: body's result, 2 for a usage mistake, 1 for an error while running.
+// --seed, checks --device (require_device), runs `body`, and turns errors into one
+// "<app>: error: ..." line on stderr. Returns the exit status: body's result, 2 for a usage
+// mistake, 1 for an error while running.
 int app_main(Flags& flags, int argc, const char* const* argv, const std::function<int(const Flags&)>& body);
 
 }  // namespace iris

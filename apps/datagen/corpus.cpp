@@ -21,7 +21,7 @@ constexpr int64_t kQuickCorpusLines = 5000;
 int run_corpus(const Flags& flags) {
   int64_t n_lines = flags.is_set("n") ? flags.get_int("n") : flags.quick() ? kQuickCorpusLines : kCorpusLines;
   int64_t minimum = static_cast<int64_t>(text::caption_corpus_coverage_lines().size());
-  IRIS_CHECK(n_lines >= minimum, "datagen corpus: --n ", n_lines, " is below the ", minimum,
+  IRIS_CHECK(n_lines >= minimum, "--n ", n_lines, " is below the ", minimum,
              " lines that cover every word; use --n ", minimum, " or more (default ", kCorpusLines, ")");
   Run run(flags);
   std::string corpus_path = run.path("corpus.txt");

@@ -6,8 +6,9 @@
 //                          spans, referring expressions, questions, detection record)
 //   DIR/scenes_color.json  the same for the colour canvases shown
 // All --n scenes are generated (and timed: the final line reports scenes per second).
-// Leaves out: the held-out class list and the seen/novel choice as flags (datagen's flags are shared
-// by every world); the pictures mark held-out classes instead.
+// --held-out picks the novel classes (default sandal, bag, ankle boot: 7 seen, 3 held out) and
+// --classes which canvases: all, seen (base classes only) or novel (a held-out class on each).
+// Leaves out: the other SceneConfig knobs (item counts, sizes, overlap bounds) as flags.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -59,7 +60,7 @@ void write_json(const std::string& path, const SceneConfig& config, const std::v
 
 Image scene_picture(const std::vector<Scene>& scenes, const SceneConfig& config, const std::string& variant) {
   const int shown = static_cast<int>(std::min<size_t>(scenes.size(), kShownScenes));
-  const int scale = std::max(1, 256 / config.size);
+  const int scale = std::max(1, (256 + config.size / 2) / config.size);  // 64 -> 4, 96 -> 3
   std::vector<GridCell> cells;
   for (int i = 0; i < shown; ++i) cells.push_back(scene_cell(scenes[i], scale, 2));
   GridOptions grid;
@@ -69,7 +70,10 @@ Image scene_picture(const std::vector<Scene>& scenes, const SceneConfig& config,
   for (int h : config.held_out) held += (held.empty() ? "" : ", ") + class_name(h);
   grid.title = "SCENES " + variant + " (" + scene_split_name(config.split) + ", seed " + std::to_string(config.seed) +
                ", " + std::to_string(config.size) + "x" + std::to_string(config.size) +
-               (config.shifted ? ", shifted domain" : "") + ")   * held-out class (" + held + ")";
+               (config.shifted ? ", shifted domain" : "") +
+               (config.classes == SceneClasses::all ? "" : std::string(", ") + scene_classes_name(config.classes) +
+                                                               " classes") +
+               ")   " + (held.empty() ? std::string("no held-out classes") : "* held-out class (" + held + ")");
   return make_image_grid(cells, grid);
 }
 
@@ -81,6 +85,9 @@ int run_scenes(const Flags& flags) {
   config.seed = flags.seed();
   config.split = parse_scene_split(flags.get_string("split"));
   config.shifted = flags.get_bool("shifted");
+  const std::string& held_out = flags.get_string("held-out");
+  config.held_out = held_out.empty() ? std::vector<int>{} : parse_class_list(held_out);
+  config.classes = parse_scene_classes(flags.get_string("classes"));
   config.data_dir = flags.data_dir();
   validate_scene_config(config);
   const int64_t n = flags.get_int("n");

@@ -125,7 +125,8 @@ void save_attention_grid(const std::string& path, models::VisionTransformer& mod
   for (int i = 0; i < n; ++i) idx[i] = i * (test.size() / n);
   Generator unused(0);
   data::Batch b = test.get_batch(idx, unused);
-  Tensor maps = mean(model.last_attention_map(b.x), {1}, true);  // [n, 1, h, w]
+  Device device = model.parameters().front().device();  // the maps come back to the CPU for drawing
+  Tensor maps = mean(model.last_attention_map(b.x.to(device)).to(Device::cpu()), {1}, true);  // [n, 1, h, w]
   Tensor up = interpolate(maps, Size2{112, 112}, InterpMode::bilinear);
   std::vector<GridCell> cells;
   for (int i = 0; i < n; ++i) {
@@ -241,6 +242,7 @@ int run_eval(const Flags& flags) {
   Data d = load_data(flags, false, 0, flags.quick() ? 256 : 0);
   Run run(flags);
   run.set_config("model", config_json(cfg));
+  model->to(flags.device());
   EvalResult ev = evaluate_classifier(*model, d.test, flags.batch_size(), flags.device());
   save_prediction_grid(run.path("predictions.png"), *d.test, ev.predictions, data::fashion_mnist_classes());
   std::cerr << "vit: test accuracy " << ev.top1 << "% on " << ev.labels.numel() << " images\n";

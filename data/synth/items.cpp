@@ -24,18 +24,22 @@ struct ItemBank::Data {
 
 namespace {
 
+// Scans each row from both ends to its first ink, so most pixels of an item are never read.
 std::array<int, 4> tight_box(const uint8_t* p) {
-  int x0 = kItemSide, y0 = kItemSide, x1 = 0, y1 = 0;
+  int x0 = kItemSide, y0 = -1, x1 = 0, y1 = 0;
   for (int y = 0; y < kItemSide; ++y) {
-    for (int x = 0; x < kItemSide; ++x) {
-      if (p[y * kItemSide + x] == 0) continue;
-      x0 = std::min(x0, x);
-      y0 = std::min(y0, y);
-      x1 = std::max(x1, x + 1);
-      y1 = std::max(y1, y + 1);
-    }
+    const uint8_t* row = p + y * kItemSide;
+    int left = 0;
+    while (left < kItemSide && row[left] == 0) ++left;
+    if (left == kItemSide) continue;
+    int right = kItemSide;
+    while (row[right - 1] == 0) --right;
+    if (y0 < 0) y0 = y;
+    y1 = y + 1;
+    x0 = std::min(x0, left);
+    x1 = std::max(x1, right);
   }
-  if (x1 == 0) return {0, 0, 0, 0};
+  if (y0 < 0) return {0, 0, 0, 0};
   return {x0, y0, x1, y1};
 }
 

@@ -248,7 +248,9 @@ Banks load_banks(const SceneConfig& config) {
 }
 
 // Places the items; false when fewer than min_items (or no novel item where one is required) fit.
-bool lay_out(Scene& scene, const SceneConfig& config, const ItemBank& bank, SynthRandom& rng) {
+// The scaled patch of each placed item goes to `patches` for render().
+bool lay_out(Scene& scene, const SceneConfig& config, const ItemBank& bank, SynthRandom& rng,
+             std::vector<Patch>& patches) {
   const std::pair<int, int> px = item_px_range(config);
   std::vector<int> allowed, novel = config.held_out;
   for (int c = 0; c < kNumClasses; ++c)
@@ -260,6 +262,7 @@ bool lay_out(Scene& scene, const SceneConfig& config, const ItemBank& bank, Synt
   rng.shuffle(slots);
   const auto& palette = tint_palette(config.shifted);
   scene.objects.clear();
+  patches.clear();
   for (int label : slots) {
     // The tint is drawn on grey canvases too, so grey and colour variants share their layout.
     const auto& tint = palette[rng.below(static_cast<int64_t>(palette.size()))];
@@ -294,6 +297,7 @@ bool lay_out(Scene& scene, const SceneConfig& config, const ItemBank& bank, Synt
       o.colour = config.colour ? tint.first : "";
       o.tint = config.colour ? tint.second : colors::white;
       scene.objects.push_back(std::move(o));
+      patches.push_back(std::move(patch));
       break;
     }
   }
@@ -304,15 +308,15 @@ bool lay_out(Scene& scene, const SceneConfig& config, const ItemBank& bank, Synt
   return true;
 }
 
-void render(Scene& scene, const SceneConfig& config, const ItemBank& bank) {
+void render(Scene& scene, const SceneConfig& config, const std::vector<Patch>& patches) {
   const int n = config.size, channels = config.colour ? 3 : 1;
   std::vector<float> canvas(static_cast<size_t>(n) * n * channels);  // [H, W, C] in [0, 1]
   SynthRandom rng(config.seed, stream_id(config.split, kBackground, 0, scene.index));
   Ink ink;
   scene.background = paint_background(canvas, config, channels, ink, rng);
-  for (const SceneObject& o : scene.objects) {
-    // Rebuild the patch the layout measured (the same item and side give the same pixels).
-    Patch patch = scale_item(bank.pixels(o.item_index), bank.box(o.item_index), o.side_px);
+  for (size_t i = 0; i < scene.objects.size(); ++i) {
+    const SceneObject& o = scene.objects[i];
+    const Patch& patch = patches[i];
     float c[3];
     if (config.colour) {
       c[0] = o.tint.r / 255.0f, c[1] = o.tint.g / 255.0f, c[2] = o.tint.b / 255.0f;
@@ -324,7 +328,7 @@ void render(Scene& scene, const SceneConfig& config, const ItemBank& bank) {
   scene.image = Image(n, n, channels);
   uint8_t* out = scene.image.data();
   for (size_t i = 0; i < canvas.size(); ++i)
-    out[i] = static_cast<uint8_t>(std::lround(std::min(1.0f, std::max(0.0f, canvas[i])) * 255.0f));
+    out[i] = static_cast<uint8_t>(std::min(1.0f, std::max(0.0f, canvas[i])) * 255.0f + 0.5f);  // round to nearest
 }
 
 Scene generate_with(const SceneConfig& config, const Banks& banks, int64_t index) {
@@ -336,15 +340,16 @@ Scene generate_with(const SceneConfig& config, const Banks& banks, int64_t index
   scene.index = index;
   scene.shifted = config.shifted;
   bool placed = false;
+  std::vector<Patch> patches;
   for (int restart = 0; restart < kMaxRestarts && !placed; ++restart) {
     SynthRandom rng(config.seed, stream_id(config.split, kLayout, restart, index));
-    placed = lay_out(scene, config, bank, rng);
+    placed = lay_out(scene, config, bank, rng, patches);
   }
   IRIS_CHECK(placed, "generate_scene: could not place ", config.min_items, " items of ", item_px_range(config).first,
              "..", item_px_range(config).second, " px on a ", config.size, "x", config.size,
              " canvas with max IoU ", config.max_iou, " and max cover ", config.max_cover, " in ", kMaxRestarts,
              " tries; lower min_items or the item sizes, or raise the overlap bounds");
-  render(scene, config, bank);
+  render(scene, config, patches);
   SynthRandom text_rng(config.seed, stream_id(config.split, kLanguage, 0, index));
   detail::describe_scene(scene, config, text_rng);
   return scene;

@@ -142,17 +142,27 @@ struct Describer {
   }
   bool unique_class(const SceneObject& o) const { return count_of(o.label) == 1; }
 
-  // "a small red " / "the " ... (the words before the name), with random attributes.
-  std::string lead_words(const SceneObject& o, bool definite, bool attributes) {
+  // The words before the name, with random attributes: "a small red ", "the ", "another " (for a
+  // second object of a class already named in this text).
+  enum class Article { indefinite, definite, another };
+  std::string lead_words(const SceneObject& o, Article article, bool attributes) {
     std::string words;
     if (attributes && o.size != "medium" && rng.bernoulli(0.5)) words += o.size + " ";
     if (attributes && !o.colour.empty() && rng.bernoulli(0.6)) words += o.colour + " ";
-    std::string article = definite ? "the" : indefinite_article(words.empty() ? o.name : words);
-    return article + " " + words;
+    if (article == Article::definite) return "the " + words;
+    if (article == Article::another) return "another " + words;
+    return std::string(indefinite_article(words.empty() ? o.name : words)) + " " + words;
+  }
+
+  // An indefinite phrase for o, "another ..." when its class was named before in this text.
+  void indefinite_phrase(TextBuilder& text, const SceneObject& o, std::set<int>& named) {
+    Article article = named.count(o.label) ? Article::another : Article::indefinite;
+    named.insert(o.label);
+    text.phrase(lead_words(o, article, true), o.name, {o.id}, o.label);
   }
 
   // A list of noun phrases "x, y and z"; same-class objects may merge into "two bags".
-  void list_phrases(TextBuilder& text, std::vector<int> ids, bool group) {
+  void list_phrases(TextBuilder& text, std::vector<int> ids, bool group, std::set<int>& named) {
     rng.shuffle(ids);
     std::vector<std::vector<int>> entries;
     for (int id : ids) {
@@ -165,12 +175,13 @@ struct Describer {
       if (i > 0) text.add(i + 1 == entries.size() ? " and " : ", ");
       const SceneObject& first = objects()[entries[i][0]];
       if (entries[i].size() == 1) {
-        text.phrase(lead_words(first, false, true), first.name, entries[i], first.label);
+        indefinite_phrase(text, first, named);
       } else {
         std::vector<int> members = entries[i];
         std::sort(members.begin(), members.end());
         text.phrase(number_word(static_cast<int>(members.size())) + " ", class_plural(first.label), members,
                     first.label);
+        named.insert(first.label);
       }
     }
   }
@@ -205,12 +216,13 @@ struct Describer {
     std::vector<int> all;
     for (const SceneObject& o : objects()) all.push_back(o.id);
     std::vector<Relation> pairs = clear_directions();
+    std::set<int> named;  // classes already named
     if (all.size() == 1) {
       const SceneObject& o = objects()[0];
       int form = static_cast<int>(rng.below(4));
       if (form == 1) text.add("a photo of ");
       if (form == 2) text.add("there is ");
-      text.phrase(lead_words(o, false, true), o.name, {o.id}, o.label);
+      indefinite_phrase(text, o, named);
       if (form == 3) {
         const std::string& bg = scene.background;
         text.add(std::string(" on a ") + (bg == "texture" ? "textured" : bg == "clean" ? "black" : bg) + " background");
@@ -219,20 +231,20 @@ struct Describer {
       const Relation& r = rng.pick(pairs);
       const SceneObject& a = objects()[r.subject];
       const SceneObject& b = objects()[r.object];
-      text.phrase(lead_words(a, false, true), a.name, {a.id}, a.label);
+      indefinite_phrase(text, a, named);
       text.add(" " + r.predicate + " ");
-      text.phrase(lead_words(b, false, true), b.name, {b.id}, b.label);
+      indefinite_phrase(text, b, named);
       std::vector<int> rest;
       for (int id : all)
         if (id != a.id && id != b.id) rest.push_back(id);
       if (!rest.empty()) {
-        text.add(", and ");
-        list_phrases(text, rest, rng.bernoulli(0.5));
+        text.add(", with ");
+        list_phrases(text, rest, rng.bernoulli(0.5), named);
       }
     } else {
       static const std::vector<std::string> openings = {"", "there are ", "a photo of ", "a canvas with "};
       text.add(rng.pick(openings));
-      list_phrases(text, all, rng.bernoulli(0.5));
+      list_phrases(text, all, rng.bernoulli(0.5), named);
     }
     text.add(".");
     scene.caption = text.finish();

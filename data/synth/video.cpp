@@ -774,7 +774,7 @@ std::vector<MotBox> mot_ground_truth(const Video& video) {
       b.height = o.y1 - o.y0;
       b.conf = 1;
       b.cls = o.label + 1;
-      b.visibility = o.visibility;
+      b.visibility = std::round(o.visibility * 1e6) / 1e6;  // six decimals: "0.735160", not float noise
       boxes.push_back(b);
     }
   return boxes;

@@ -173,7 +173,8 @@ struct MotBox {
   double visibility = -1;   // [0, 1]; -1 when absent
 };
 
-// The ground truth of a video as MOT boxes: every object of every frame, conf 1, class label + 1.
+// The ground truth of a video as MOT boxes: every object of every frame (also fully hidden ones),
+// conf 1, class label + 1, visibility rounded to six decimals.
 std::vector<MotBox> mot_ground_truth(const Video& video);
 // Ground-truth lines (9 values); each box's cls and visibility must be set.
 std::string format_mot(const std::vector<MotBox>& boxes);

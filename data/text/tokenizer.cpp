@@ -196,6 +196,19 @@ std::vector<TokenSpan> Tokenizer::encode_with_offsets(const std::string& text) c
   return spans;
 }
 
+PieceRange pieces_overlapping(const std::vector<TokenSpan>& spans, int64_t begin, int64_t end) {
+  IRIS_CHECK(begin >= 0 && begin <= end, "pieces_overlapping: the byte span [", begin, ", ", end,
+             ") is not a span; pass 0 <= begin <= end");
+  PieceRange range;
+  // Spans are increasing: skip those ending at or before `begin`, take those starting before `end`.
+  int64_t n = static_cast<int64_t>(spans.size());
+  while (range.first < n && spans[static_cast<size_t>(range.first)].end <= begin) ++range.first;
+  range.last = range.first;
+  if (begin == end) return range;
+  while (range.last < n && spans[static_cast<size_t>(range.last)].begin < end) ++range.last;
+  return range;
+}
+
 std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
   std::vector<int> kept;
   kept.reserve(ids.size());

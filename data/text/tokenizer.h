@@ -96,6 +96,17 @@ class Tokenizer {
   std::string name_;
 };
 
+// The pieces of `spans` (encode_with_offsets of some text) that overlap the bytes [begin, end) of that
+// text, as piece indices [first, last): how a caption's phrase span (e.g. synth::PhraseSpan's name
+// characters) becomes GLIP's positive tokens. In an encode_batch row with add_start the pieces sit one
+// position later (first + 1). No piece overlaps an empty span: then first == last (where it would go).
+// Throws when begin > end or either is negative.
+struct PieceRange {
+  int64_t first = 0, last = 0;
+  int64_t size() const { return last - first; }
+};
+PieceRange pieces_overlapping(const std::vector<TokenSpan>& spans, int64_t begin, int64_t end);
+
 // Where apps look for the model: $IRIS_TOKENIZER when set, else build/tokenizer/iris.model under the
 // current folder, else ../tokenizer/iris.model next to the running binary (build/bin/<app>).
 std::string default_tokenizer_path();

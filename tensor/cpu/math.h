@@ -1,5 +1,5 @@
 // Scalar math for the CPU kernels: each UnaryOp's value and derivative, written once for float and
-// double. The CUDA kernels mirror these formulas (cuda/unary.cu); keep the two in step.
+// double. The CUDA kernels mirror these formulas (cuda/elementwise.cu); keep the two in step.
 #pragma once
 
 #include <cmath>

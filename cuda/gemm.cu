@@ -1,0 +1,142 @@
+// CUDA matrix products: CudaBackend::gemm through cuBLAS (f32, f64), with the optional bias of a
+// linear layer written by one small broadcast kernel around the product. Each operand matrix is
+// read in place as row- or column-major from its strides, exactly as the CPU twin (tensor/cpu/gemm.cpp).
+// Leaves out TF32 / reduced-precision math (cuBLAS's default math mode is kept) and bf16/f16 inputs.
+//
+// The row-major convention, written once for all of cuda/: cuBLAS is column-major. A row-major
+// matrix X [R, C] with row stride ld is, read column-major with leading dimension ld, the matrix
+// X^T [C, R]. So the row-major product C = A B [M, N] is computed as the column-major product
+// C^T = B^T A^T [N, M]: the operands swap places and M and N swap roles (cuBLAS's m = N, n = M).
+// A row-major operand is then passed as is (op N); a column-major one (unit row stride, i.e. a
+// transposed view) is the column-major matrix itself, so cuBLAS transposes it (op T).
+#include <algorithm>
+#include <climits>
+
+#include "cuda/common.cuh"
+
+namespace iris::cuda {
+
+namespace {
+
+// The layout of one operand matrix [rows, cols] with strides (rs, cs): row-major when cs == 1.
+// Size-1 dims make a stride meaningless; the leading dimension is then chosen to be valid.
+struct Layout {
+  bool row_major;
+  int64_t ld;
+};
+Layout layout_of(int64_t rows, int64_t cols, int64_t rs, int64_t cs, const char* which) {
+  if (cs == 1 || cols == 1) {
+    int64_t ld = rows == 1 ? cols : rs;
+    if (ld >= cols) return {true, ld};
+  }
+  if (rs == 1 || rows == 1) {
+    int64_t ld = cols == 1 ? rows : cs;
+    if (ld >= rows) return {false, ld};
+  }
+  throw Error(cat_str("gemm: operand ", which, " [", rows, ", ", cols, "] with strides (", rs, ", ", cs,
+                      ") is neither row- nor column-major; call contiguous() first"));
+}
+
+// c [B*M*N] <- bias broadcast over rows (beta == 0 path, before the product adds into it).
+template <class T>
+__global__ void broadcast_bias_kernel(T* c, const T* bias, int64_t total, int64_t N) {
+  IRIS_KERNEL_LOOP(i, total) { c[i] = bias[i % N]; }
+}
+
+// c <- (beta == 0 ? 0 : beta * c) + bias (bias optional): the empty-inner-dim product, and the
+// bias added after a product with beta != 0 (scale = 1 there).
+template <class T>
+__global__ void scale_add_bias_kernel(T* c, const T* bias, int64_t total, int64_t N, T beta, bool overwrite) {
+  IRIS_KERNEL_LOOP(i, total) {
+    T v = overwrite ? T(0) : beta * c[i];
+    if (bias) v += bias[i % N];
+    c[i] = v;
+  }
+}
+
+inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                const float* alpha, const float* A, int lda, long long sA, const float* B, int ldb,
+                                long long sB, const float* beta, float* C, int ldc, long long sC, int batch) {
+  if (batch == 1) return cublasSgemm(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  return cublasSgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, batch);
+}
+inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                const double* alpha, const double* A, int lda, long long sA, const double* B,
+                                int ldb, long long sB, const double* beta, double* C, int ldc, long long sC,
+                                int batch) {
+  if (batch == 1) return cublasDgemm(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  return cublasDgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, batch);
+}
+
+void check_fits_int(int64_t v, const char* what) {
+  IRIS_CHECK(v >= 0 && v <= INT_MAX, "matmul: ", what, " = ", v,
+             " exceeds cuBLAS's 32-bit limit; split the product into smaller pieces");
+}
+
+// a [B, M, K], b [B, K, N] (strided as described above), c [B, M, N] contiguous, bias [N] or null.
+template <class T>
+void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_d, double beta_d, const Tensor& bias_t) {
+  const int64_t batch = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  if (batch == 0 || M == 0 || N == 0) return;
+  const T alpha = static_cast<T>(alpha_d);
+  T beta = static_cast<T>(beta_d);
+  T* cp = c.data<T>();
+  const T* bias = bias_t.defined() ? bias_t.data<T>() : nullptr;
+  const int64_t total = batch * M * N;
+  cudaStream_t s = stream();
+  if (K == 0) {  // empty inner dim: C = beta * C (+ bias)
+    scale_add_bias_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(cp, bias, total, N, beta, beta == T(0));
+    IRIS_CUDA_LAUNCHED();
+    return;
+  }
+  const Layout la = layout_of(M, K, a.strides()[1], a.strides()[2], "a");
+  const Layout lb = layout_of(K, N, b.strides()[1], b.strides()[2], "b");
+  check_fits_int(M, "M");
+  check_fits_int(N, "N");
+  check_fits_int(K, "K");
+  check_fits_int(la.ld, "the leading dimension of a");
+  check_fits_int(lb.ld, "the leading dimension of b");
+
+  bool bias_after = false;
+  if (bias) {
+    if (beta == T(0)) {  // C <- bias, then C = alpha A B + 1 * C
+      broadcast_bias_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(cp, bias, total, N);
+      IRIS_CUDA_LAUNCHED();
+      beta = T(1);
+    } else {
+      bias_after = true;
+    }
+  }
+
+  // Column-major C^T [N, M] = B^T [N, K] * A^T [K, M] (see the convention at the top).
+  const cublasOperation_t op_b = lb.row_major ? CUBLAS_OP_N : CUBLAS_OP_T;
+  const cublasOperation_t op_a = la.row_major ? CUBLAS_OP_N : CUBLAS_OP_T;
+  const T* ap = a.data<T>();
+  const T* bp = b.data<T>();
+  const int64_t sa = batch > 1 ? a.strides()[0] : 0, sb = batch > 1 ? b.strides()[0] : 0, sc = M * N;
+  cublasHandle_t h = cublas();
+  // cuBLAS takes the batch count as an int; very large batches go in slices.
+  const int64_t max_slice = 65535;
+  for (int64_t b0 = 0; b0 < batch; b0 += max_slice) {
+    const int slice = static_cast<int>(std::min<int64_t>(max_slice, batch - b0));
+    IRIS_CUBLAS_CHECK(gemm_call(h, op_b, op_a, static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &alpha,
+                                bp + b0 * sb, static_cast<int>(lb.ld), sb, ap + b0 * sa, static_cast<int>(la.ld), sa,
+                                &beta, cp + b0 * sc, static_cast<int>(N), sc, slice));
+  }
+  if (bias_after) {
+    scale_add_bias_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(cp, bias, total, N, T(1), false);
+    IRIS_CUDA_LAUNCHED();
+  }
+}
+
+}  // namespace
+
+void CudaBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias) {
+  IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous());
+  IRIS_ASSERT(!bias.defined() || (bias.is_contiguous() && bias.numel() == c.shape()[2] && bias.dtype() == c.dtype()));
+  IRIS_ASSERT(a.dtype() == c.dtype() && b.dtype() == c.dtype());
+  check_on_gpu("matmul", {&a, &b, &c, &bias});
+  cuda_dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta, bias); });
+}
+
+}  // namespace iris::cuda

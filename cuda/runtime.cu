@@ -1,0 +1,543 @@
+// The CUDA runtime: a caching device allocator, one stream and one cuBLAS handle per device (made
+// lazily), device selection, registration with the engine, and the copy / fill kernels (host<->device
+// transfers included). Leaves out: pinned host staging buffers (a pageable transfer is followed by a
+// stream sync), copies between two GPUs, and multi-GPU placement (Allocator::allocate is not told the
+// device, so memory comes from the calling thread's current device: call set_device first).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "cuda/common.cuh"
+
+namespace iris::cuda {
+
+// Validates d's index and makes it the calling thread's current device (elementwise.cu etc. call it
+// at the top of every kernel method, so cuda:7 on a one-GPU machine is a clear error).
+void use_device(Device d);
+
+namespace {
+
+constexpr int kMaxDevices = 64;
+
+// ---- devices ---------------------------------------------------------------------------------
+
+struct DeviceProbe {
+  int count = 0;
+  cudaError_t error = cudaSuccess;  // why count is 0, when a call failed
+};
+
+// Asks the driver once per process; never throws (no driver, no device: count 0 and the error).
+DeviceProbe probe_devices() {
+  static const DeviceProbe probe = [] {
+    DeviceProbe p;
+    int n = 0;
+    p.error = cudaGetDeviceCount(&n);
+    if (p.error != cudaSuccess) {
+      (void)cudaGetLastError();
+      return p;
+    }
+    if (n > 0) {
+      p.error = cudaFree(nullptr);  // creates the context on device 0: the device is usable
+      if (p.error != cudaSuccess) {
+        (void)cudaGetLastError();
+        return p;
+      }
+    }
+    p.count = n;
+    return p;
+  }();
+  return probe;
+}
+
+int current_device() {
+  int d = 0;
+  IRIS_CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+
+void check_device_index(int index) {
+  DeviceProbe p = probe_devices();
+  IRIS_CHECK(p.count > 0, "cuda:", index, ": no CUDA device is available on this machine (",
+             p.error == cudaSuccess ? "the driver reports 0 devices" : cudaGetErrorString(p.error), ")");
+  IRIS_CHECK(index >= 0 && index < p.count, "cuda:", index, ": no such device; this machine has ", p.count,
+             " CUDA device", p.count == 1 ? "" : "s", " (cuda:0",
+             p.count > 1 ? cat_str(" to cuda:", p.count - 1) : std::string(), ")");
+  IRIS_CHECK(index < kMaxDevices, "cuda:", index, ": iris supports at most ", kMaxDevices, " devices");
+}
+
+// Per-device stream and cuBLAS handle, each made on first use (cuBLAS only when a GEMM needs it).
+struct PerDevice {
+  std::once_flag stream_once, blas_once;
+  cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;
+};
+PerDevice g_devices[kMaxDevices];
+
+PerDevice& this_device() {
+  int d = current_device();
+  IRIS_ASSERT(d >= 0 && d < kMaxDevices);
+  return g_devices[d];
+}
+
+// ---- the caching allocator -----------------------------------------------------------------
+// Blocks are rounded to a size class (512 B multiples below 1 MiB, 2 MiB multiples above) and freed
+// blocks wait in a list per (device, size class) for the next request of that class. Reuse needs no
+// synchronisation: every kernel runs on the device's one stream, so work enqueued after a free runs
+// after the work that used the block before it. cudaFree (empty_cache, IRIS_NO_CACHE) synchronises
+// the device itself.
+
+constexpr size_t kSmallQuantum = 512, kLargeQuantum = size_t(2) << 20, kLargeFrom = size_t(1) << 20;
+
+size_t size_class(size_t nbytes) {
+  if (nbytes == 0) return kSmallQuantum;
+  if (nbytes < kLargeFrom) return (nbytes + kSmallQuantum - 1) / kSmallQuantum * kSmallQuantum;
+  return (nbytes + kLargeQuantum - 1) / kLargeQuantum * kLargeQuantum;
+}
+
+// Size classes are multiples of 512, so the device index fits in the low bits of the key.
+uint64_t cache_key(int device, size_t size) { return static_cast<uint64_t>(size) | static_cast<uint64_t>(device); }
+int key_device(uint64_t key) { return static_cast<int>(key & (kSmallQuantum - 1)); }
+size_t key_size(uint64_t key) { return static_cast<size_t>(key & ~static_cast<uint64_t>(kSmallQuantum - 1)); }
+
+class CudaCachingAllocator final : public Allocator {
+ public:
+  CudaCachingAllocator() {
+    const char* off = std::getenv("IRIS_NO_CACHE");
+    caching_ = !(off && off[0] == '1');
+  }
+
+  void* allocate(size_t nbytes) override {
+    const size_t size = size_class(nbytes);
+    const int device = current_device();
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.allocations;
+    void* p = nullptr;
+    auto it = cache_.find(cache_key(device, size));
+    if (it != cache_.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
+      stats_.bytes_cached -= static_cast<int64_t>(size);
+      ++stats_.cache_hits;
+    } else {
+      cudaError_t err = cudaMalloc(&p, size);
+      if (err != cudaSuccess) {  // give this device's cached blocks back and try once more
+        (void)cudaGetLastError();
+        free_cached_locked(device);
+        err = cudaMalloc(&p, size);
+      }
+      if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        size_t free_bytes = 0, total_bytes = 0;
+        if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) (void)cudaGetLastError();
+        throw Error(cat_str("CUDA out of memory: could not allocate ", nbytes, " bytes (size class ", size,
+                            ") on cuda:", device, " (", cudaGetErrorString(err), "); iris holds ",
+                            stats_.bytes_in_use, " bytes in use and ", stats_.bytes_cached,
+                            " cached; the device has ", free_bytes, " of ", total_bytes,
+                            " bytes free; use a smaller batch size or model"));
+      }
+      ++stats_.device_mallocs;
+    }
+    stats_.bytes_in_use += static_cast<int64_t>(size);
+    if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+    live_[p] = device;
+    return p;
+  }
+
+  // Runs in ~Storage: must not throw (errors are reported on stderr).
+  void release(void* ptr, size_t nbytes) override {
+    if (!ptr) return;
+    const size_t size = size_class(nbytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(ptr);
+    if (it == live_.end()) {
+      std::fprintf(stderr, "iris: CUDA allocator asked to free %p, which it did not hand out\n", ptr);
+      return;
+    }
+    const int device = it->second;
+    live_.erase(it);
+    stats_.bytes_in_use -= static_cast<int64_t>(size);
+    if (caching_) {
+      cache_[cache_key(device, size)].push_back(ptr);
+      stats_.bytes_cached += static_cast<int64_t>(size);
+    } else {
+      free_on_device(ptr, device);
+    }
+  }
+
+  CudaAllocatorStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
+  void empty_cache() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& kv : cache_)
+      for (void* p : kv.second) free_on_device(p, key_device(kv.first));
+    cache_.clear();
+    stats_.bytes_cached = 0;
+  }
+
+ private:
+  void free_cached_locked(int device) {
+    for (auto& kv : cache_) {
+      if (key_device(kv.first) != device) continue;
+      for (void* p : kv.second) {
+        free_on_device(p, device);
+        stats_.bytes_cached -= static_cast<int64_t>(key_size(kv.first));
+      }
+      kv.second.clear();
+    }
+  }
+
+  // cudaFree on the block's own device; never throws (runs from destructors, maybe at exit).
+  static void free_on_device(void* p, int device) {
+    int current = 0;
+    bool switched = cudaGetDevice(&current) == cudaSuccess && current != device &&
+                    cudaSetDevice(device) == cudaSuccess;
+    cudaError_t err = cudaFree(p);
+    if (switched) (void)cudaSetDevice(current);
+    if (err != cudaSuccess && err != cudaErrorCudartUnloading)
+      std::fprintf(stderr, "iris: cudaFree failed: %s\n", cudaGetErrorString(err));
+    (void)cudaGetLastError();
+  }
+
+  std::mutex mu_;
+  std::unordered_map<uint64_t, std::vector<void*>> cache_;  // free blocks by (device, size class)
+  std::unordered_map<void*, int> live_;                      // handed-out block -> its device
+  CudaAllocatorStats stats_;
+  bool caching_ = true;
+};
+
+CudaCachingAllocator& the_allocator() {
+  // Never destroyed: tensors in static objects may be freed after main() returns.
+  static CudaCachingAllocator* a = new CudaCachingAllocator();
+  return *a;
+}
+
+}  // namespace
+
+// ---- runtime API (cuda_backend.h) -------------------------------------------------------------
+
+int device_count() { return probe_devices().count; }
+bool available() { return device_count() > 0; }
+
+void set_device(int index) {
+  check_device_index(index);
+  IRIS_CUDA_CHECK(cudaSetDevice(index));
+}
+
+void use_device(Device d) {
+  IRIS_ASSERT(d.is_cuda());
+  int current = -1;
+  if (cudaGetDevice(&current) != cudaSuccess) (void)cudaGetLastError();
+  if (current != d.index) set_device(d.index);
+}
+
+cudaStream_t stream() {
+  PerDevice& s = this_device();
+  std::call_once(s.stream_once, [&] { IRIS_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking)); });
+  return s.stream;
+}
+
+cublasHandle_t cublas() {
+  cudaStream_t st = stream();
+  PerDevice& s = this_device();
+  std::call_once(s.blas_once, [&] {
+    cublasHandle_t h = nullptr;
+    IRIS_CUBLAS_CHECK(cublasCreate(&h));
+    IRIS_CUBLAS_CHECK(cublasSetStream(h, st));
+    // Full f32 precision: no TF32 tensor-core rounding (results stay comparable with the CPU's).
+    IRIS_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
+    s.blas = h;
+  });
+  return s.blas;
+}
+
+void synchronize() {
+  IRIS_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  IRIS_CUDA_CHECK(cudaGetLastError());
+}
+
+void register_cuda() {
+  static std::once_flag once;
+  // A throw leaves the flag unset, so every later use of a CUDA device reports the same error.
+  std::call_once(once, [] {
+    DeviceProbe p = probe_devices();
+    IRIS_CHECK(p.count > 0, "no CUDA device is available (",
+               p.error == cudaSuccess ? std::string("the driver reports 0 devices")
+                                      : cat_str(cudaGetErrorName(p.error), ": ", cudaGetErrorString(p.error)),
+               "); run on the CPU (--device cpu) or check the driver with nvidia-smi");
+    static CudaBackend* backend = new CudaBackend();
+    register_allocator(DeviceType::cuda, &the_allocator());
+    register_backend(DeviceType::cuda, backend);
+  });
+}
+
+CudaAllocatorStats allocator_stats() { return the_allocator().stats(); }
+void empty_cache() { the_allocator().empty_cache(); }
+
+// ---- copy and fill ------------------------------------------------------------------------------
+
+namespace {
+
+// Offsets of element i for each operand; one dim (contiguous, or a scalar broadcast) skips the
+// division chain of StridedIndex::offsets.
+template <int K>
+__device__ __forceinline__ void element_offsets(const StridedIndex<K>& ix, int64_t i, int64_t (&off)[K]) {
+  if (ix.nd == 1) {
+    for (int k = 0; k < K; ++k) off[k] = i * ix.stride[k][0];
+  } else {
+    ix.offsets(i, off);
+  }
+}
+
+// ---- scalar conversion, the device twins of tensor/dtype.cpp and tensor/cpu/copy.cpp -------------
+// Every conversion goes through double, as the CPU's does, so both give the same bits.
+
+__host__ __device__ inline float float_from_bits(uint32_t b) {
+#ifdef __CUDA_ARCH__
+  return __uint_as_float(b);
+#else
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+#endif
+}
+__host__ __device__ inline uint32_t bits_from_float(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+#endif
+}
+
+__host__ __device__ inline float bf16_value(bf16_t v) { return float_from_bits(static_cast<uint32_t>(v.bits) << 16); }
+__host__ __device__ inline bf16_t bf16_from(float f) {
+  uint32_t bits = bits_from_float(f);
+  if (f != f) return {static_cast<uint16_t>((bits >> 16) | 0x40)};
+  uint32_t rounding = 0x7fff + ((bits >> 16) & 1);  // round to nearest, ties to even
+  return {static_cast<uint16_t>((bits + rounding) >> 16)};
+}
+
+__host__ __device__ inline float f16_value(f16_t v) {
+  uint32_t sign = (v.bits & 0x8000u) << 16, exp = (v.bits >> 10) & 0x1f, man = v.bits & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      int e = -1;
+      do {
+        ++e;
+        man <<= 1;
+      } while (!(man & 0x400));
+      bits = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  return float_from_bits(bits);
+}
+
+__host__ __device__ inline f16_t f16_from(float f) {
+  uint32_t bits = bits_from_float(f);
+  uint32_t sign = (bits >> 16) & 0x8000u;
+  int32_t exp = static_cast<int32_t>((bits >> 23) & 0xff) - 127 + 15;
+  uint32_t man = bits & 0x7fffff;
+  if (((bits >> 23) & 0xff) == 0xff) return {static_cast<uint16_t>(sign | 0x7c00 | (man ? 0x200 : 0))};
+  if (exp >= 31) return {static_cast<uint16_t>(sign | 0x7c00)};
+  if (exp <= 0) {
+    if (exp < -10) return {static_cast<uint16_t>(sign)};
+    man |= 0x800000;
+    uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t half = man >> shift;
+    uint32_t rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) ++half;
+    return {static_cast<uint16_t>(sign | half)};
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (man >> 13);
+  uint32_t rem = man & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) ++half;  // may carry into the exponent: correct
+  return {static_cast<uint16_t>(half)};
+}
+
+template <class T>
+__host__ __device__ inline double load_as_double(T v) { return static_cast<double>(v); }
+template <>
+__host__ __device__ inline double load_as_double(bf16_t v) { return bf16_value(v); }
+template <>
+__host__ __device__ inline double load_as_double(f16_t v) { return f16_value(v); }
+
+template <class T>
+__host__ __device__ inline T store_from(double v) {
+  if constexpr (std::is_same_v<T, bool>) return v != 0.0;
+  else if constexpr (std::is_same_v<T, bf16_t>) return bf16_from(static_cast<float>(v));
+  else if constexpr (std::is_same_v<T, f16_t>) return f16_from(static_cast<float>(v));
+  else if constexpr (std::is_integral_v<T>) return v != v ? T(0) : static_cast<T>(v);
+  else return static_cast<T>(v);
+}
+
+// The eight storage dtypes (the six computing ones plus bf16/f16, which copy and fill only).
+template <class F>
+void dispatch_storage(DType dt, F&& f) {
+  switch (dt) {
+    case DType::f32: f(float{}); return;
+    case DType::f64: f(double{}); return;
+    case DType::i32: f(int32_t{}); return;
+    case DType::i64: f(int64_t{}); return;
+    case DType::u8: f(uint8_t{}); return;
+    case DType::b8: f(bool{}); return;
+    case DType::bf16: f(bf16_t{}); return;
+    case DType::f16: f(f16_t{}); return;
+  }
+  throw Error(cat_str("copy: unknown dtype code ", static_cast<int>(dt)));
+}
+
+// ---- kernels ------------------------------------------------------------------------------------
+
+// dst[i] = src[i] moving raw element bits (same dtype). ix: {dst, src}.
+template <class Bits>
+__global__ void copy_bits_kernel(StridedIndex<2> ix, const Bits* src, Bits* dst) {
+  IRIS_KERNEL_LOOP(i, ix.numel) {
+    int64_t off[2];
+    element_offsets(ix, i, off);
+    dst[off[0]] = src[off[1]];
+  }
+}
+
+// dst[i] = convert(src[i]) through double, as the CPU does. ix: {dst, src}.
+template <class S, class D>
+__global__ void convert_kernel(StridedIndex<2> ix, const S* src, D* dst) {
+  IRIS_KERNEL_LOOP(i, ix.numel) {
+    int64_t off[2];
+    element_offsets(ix, i, off);
+    dst[off[0]] = store_from<D>(load_as_double(src[off[1]]));
+  }
+}
+
+template <class T>
+__global__ void fill_kernel(StridedIndex<1> ix, T* dst, T value) {
+  IRIS_KERNEL_LOOP(i, ix.numel) {
+    int64_t off[1];
+    element_offsets(ix, i, off);
+    dst[off[0]] = value;
+  }
+}
+
+// dst <- src, both on the current device (same shape, any strides, any storage dtypes).
+void device_copy(const Tensor& src, const Tensor& dst) {
+  const int64_t n = dst.numel();
+  if (n == 0) return;
+  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {
+    IRIS_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), dst.nbytes(), cudaMemcpyDeviceToDevice, stream()));
+    return;
+  }
+  auto ix = make_strided_index<2>(dst.shape(), {dst.strides(), src.strides()});
+  if (src.dtype() == dst.dtype()) {
+    auto launch = [&](auto bits) {
+      using Bits = decltype(bits);
+      copy_bits_kernel<Bits><<<blocks_for(n), kThreads, 0, stream()>>>(ix, static_cast<const Bits*>(src.raw_data()),
+                                                                        static_cast<Bits*>(dst.raw_data()));
+      IRIS_CUDA_LAUNCHED();
+    };
+    switch (dtype_size(src.dtype())) {
+      case 1: launch(uint8_t{}); return;
+      case 2: launch(uint16_t{}); return;
+      case 4: launch(uint32_t{}); return;
+      default: launch(uint64_t{}); return;
+    }
+  }
+  dispatch_storage(src.dtype(), [&](auto s0) {
+    using S = decltype(s0);
+    dispatch_storage(dst.dtype(), [&](auto d0) {
+      using D = decltype(d0);
+      convert_kernel<S, D><<<blocks_for(n), kThreads, 0, stream()>>>(ix, static_cast<const S*>(src.raw_data()),
+                                                                      static_cast<D*>(dst.raw_data()));
+      IRIS_CUDA_LAUNCHED();
+    });
+  });
+}
+
+// CPU src -> CUDA dst: make the host side contiguous (CPU copy), one transfer, then a device
+// gather/convert into dst when dst is strided or of another dtype.
+void host_to_device(const Tensor& src, const Tensor& dst) {
+  Tensor host = src;
+  if (!src.is_contiguous()) {
+    host = empty(src.shape(), src.dtype());
+    backend(Device::cpu()).copy(src, host);
+  }
+  const bool direct = dst.is_contiguous() && dst.dtype() == src.dtype();
+  Tensor staged = direct ? dst : empty(src.shape(), TensorOptions(src.dtype(), dst.device()));
+  IRIS_CUDA_CHECK(cudaMemcpyAsync(staged.raw_data(), host.raw_data(), host.nbytes(), cudaMemcpyHostToDevice, stream()));
+  // Pageable host memory: wait, so the caller may change or free the source at once.
+  IRIS_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  if (!direct) device_copy(staged, dst);
+}
+
+// CUDA src -> CPU dst: gather/convert on the device into a contiguous buffer of dst's dtype, one
+// transfer, wait (the host reads next), then a CPU copy when dst is strided.
+void device_to_host(const Tensor& src, const Tensor& dst) {
+  Tensor dev = src;
+  if (!(src.is_contiguous() && src.dtype() == dst.dtype())) {
+    dev = empty(src.shape(), TensorOptions(dst.dtype(), src.device()));
+    device_copy(src, dev);
+  }
+  Tensor host = dst.is_contiguous() ? dst : empty(dst.shape(), dst.dtype());
+  IRIS_CUDA_CHECK(cudaMemcpyAsync(host.raw_data(), dev.raw_data(), dev.nbytes(), cudaMemcpyDeviceToHost, stream()));
+  IRIS_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  if (!dst.is_contiguous()) backend(Device::cpu()).copy(host, dst);
+}
+
+}  // namespace
+
+void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
+  IRIS_ASSERT(src.shape() == dst.shape());
+  const bool src_gpu = src.device().is_cuda(), dst_gpu = dst.device().is_cuda();
+  if (!src_gpu && !dst_gpu) {
+    backend(Device::cpu()).copy(src, dst);
+    return;
+  }
+  if (src_gpu && dst_gpu) {
+    IRIS_CHECK(src.device() == dst.device(), "copy: from ", src.device().str(), " to ", dst.device().str(),
+               ": copies between two GPUs are not supported; go through the CPU with .cpu()");
+    use_device(dst.device());
+    device_copy(src, dst);
+    return;
+  }
+  use_device(src_gpu ? src.device() : dst.device());
+  if (dst.numel() == 0) return;
+  if (dst_gpu) host_to_device(src, dst);
+  else device_to_host(src, dst);
+}
+
+void CudaBackend::fill(const Tensor& dst, double value) {
+  check_on_gpu("fill", {&dst});
+  use_device(dst.device());
+  const int64_t n = dst.numel();
+  if (n == 0) return;
+  dispatch_storage(dst.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T v = store_from<T>(value);
+    unsigned char bytes[sizeof(T)];
+    std::memcpy(bytes, &v, sizeof(T));
+    bool one_byte_pattern = true;
+    for (size_t k = 1; k < sizeof(T); ++k) one_byte_pattern = one_byte_pattern && bytes[k] == bytes[0];
+    if (dst.is_contiguous() && one_byte_pattern) {  // zeros, and every 1-byte dtype
+      IRIS_CUDA_CHECK(cudaMemsetAsync(dst.raw_data(), bytes[0], dst.nbytes(), stream()));
+      return;
+    }
+    auto ix = make_strided_index<1>(dst.shape(), {dst.strides()});
+    fill_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(ix, static_cast<T*>(dst.raw_data()), v);
+    IRIS_CUDA_LAUNCHED();
+  });
+}
+
+}  // namespace iris::cuda
