@@ -58,7 +58,9 @@ report:
 	  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	    echo "✓ GPU: $$(nvidia-smi -L | head -n 1)"; \
 	  else echo "✗ no GPU: GPU tests will be skipped"; fi; \
-	  echo "  threads: $${IRIS_NUM_THREADS:-$(strip $(THREADS))}$${IRIS_NUM_THREADS:+ (IRIS_NUM_THREADS)}$(if $(strip $(THREADS)),, all $$(nproc) cores)"
+	  if [ -n "$(strip $(THREADS))" ]; then echo "  threads: $(strip $(THREADS)) (THREADS)"; \
+	  elif [ -n "$${IRIS_NUM_THREADS:-}" ]; then echo "  threads: $$IRIS_NUM_THREADS (IRIS_NUM_THREADS)"; \
+	  else echo "  threads: all $$(nproc) cores"; fi
 
 # Configures when the folder is new or the knobs changed since (CUDA=1 after a CPU build, ...).
 configure:
