@@ -11,18 +11,11 @@
 #include <vector>
 
 #include "cuda/common.cuh"
+#include "tensor/index_checks.h"
 
 namespace iris::cuda {
 
 namespace {
-
-[[noreturn]] void throw_out_of_range(const char* op, int64_t bad, int dim, int64_t size) {
-  if (size == 0)
-    throw Error(cat_str(op, ": index ", bad, " is out of range for dim ", dim,
-                        " of size 0 (the dim is empty, so no index is valid)"));
-  throw Error(cat_str(op, ": index ", bad, " is out of range for dim ", dim, " of size ", size,
-                      " (valid indices are 0 to ", size - 1, ")"));
-}
 
 // Throws naming `op` unless index is i32/i64 and every element lies in [0, size). Reads a host
 // copy of the index (any strides, any device).
@@ -31,33 +24,7 @@ void check_index_range(const char* op, const Tensor& index, int dim, int64_t siz
   if (index.numel() == 0) return;
   const std::vector<int64_t> values = index.to_vector<int64_t>();
   for (int64_t v : values)
-    if (v < 0 || v >= size) throw_out_of_range(op, v, dim, size);
-}
-
-// A contiguous tensor seen as [outer, shape[dim], inner].
-struct Slab {
-  int64_t outer = 1, inner = 1;
-};
-Slab slab_of(const Shape& s, int dim) {
-  Slab g;
-  for (int d = 0; d < dim; ++d) g.outer *= s[d];
-  for (int d = dim + 1; d < s.size(); ++d) g.inner *= s[d];
-  return g;
-}
-
-// Kernels that only move elements work on unsigned integers of the element's size.
-template <size_t Bytes>
-using Bits = std::conditional_t<Bytes == 1, uint8_t,
-             std::conditional_t<Bytes == 2, uint16_t, std::conditional_t<Bytes == 4, uint32_t, uint64_t>>>;
-
-template <class F>
-void dispatch_bits(DType dt, F&& f) {
-  switch (dtype_size(dt)) {
-    case 1: f(Bits<1>{}); return;
-    case 2: f(Bits<2>{}); return;
-    case 4: f(Bits<4>{}); return;
-    default: f(Bits<8>{}); return;
-  }
+    check_index_in_range(op, v, dim, size);
 }
 
 // ---- atomic accumulation, one overload per dtype of dispatch_all -------------------------------

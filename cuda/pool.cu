@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cuda/common.cuh"
+#include "tensor/resample_geometry.h"
 #include "tensor/roi_geometry.h"
 
 namespace iris::cuda {
@@ -196,52 +197,14 @@ __global__ void adaptive_avg_backward_kernel(const T* grad_out, int64_t H, int64
 
 // ---- upsampling (host-side coordinate maps, as tensor/cpu/resample.cpp) -------------------------
 
-// PyTorch's 'nearest': src = floor(dst * in / out) in float, with in/out replaced by
-// 1/scale_factor when one was given; same size and exact doubling are mapped exactly.
-int64_t nearest_source(int64_t dst, int64_t in, int64_t out, double scale_factor) {
-  if (out == in) return dst;
-  if (out == 2 * in) return dst >> 1;
-  const float scale = scale_factor > 0 ? static_cast<float>(1.0 / scale_factor)
-                                       : static_cast<float>(in) / static_cast<float>(out);
-  return std::min(static_cast<int64_t>(std::floor(static_cast<float>(dst) * scale)), in - 1);
-}
-
-// One output row (or column) of a bilinear resize reads input rows i0 and i1 with weights l0, l1.
-template <class T>
-struct LinearTap {
-  int64_t i0, i1;
-  T l0, l1;
-};
-
-// PyTorch's bilinear coordinate map (align_corners: corner pixels map onto each other; otherwise
-// pixel centres align, src = (dst + 0.5) * scale - 0.5 clamped at 0). Nearest mode is the tap
-// (src, src, 1, 0).
+// The taps of one axis (in -> out) from the CPU's coordinate maps (tensor/resample_geometry.h).
+// Nearest mode is the tap (src, src, 1, 0).
 template <class T>
 std::vector<LinearTap<T>> taps_of(int64_t in, int64_t out, int mode, bool align_corners, double scale_factor) {
+  if (mode != 0) return linear_map<T>(in, out, align_corners, scale_factor);
+  const std::vector<int64_t> src = nearest_map(in, out, scale_factor);
   std::vector<LinearTap<T>> taps(out);
-  if (mode == 0) {
-    for (int64_t d = 0; d < out; ++d) {
-      const int64_t s = nearest_source(d, in, out, scale_factor);
-      taps[d] = {s, s, T(1), T(0)};
-    }
-    return taps;
-  }
-  T scale;
-  if (align_corners) scale = out > 1 ? static_cast<T>(in - 1) / static_cast<T>(out - 1) : T(0);
-  else scale = scale_factor > 0 ? static_cast<T>(1.0 / scale_factor) : static_cast<T>(in) / static_cast<T>(out);
-  for (int64_t d = 0; d < out; ++d) {
-    if (in == out && !align_corners) {
-      taps[d] = {d, d, T(1), T(0)};
-      continue;
-    }
-    T src = align_corners ? scale * static_cast<T>(d) : scale * (static_cast<T>(d) + T(0.5)) - T(0.5);
-    if (src < T(0)) src = T(0);
-    LinearTap<T>& t = taps[d];
-    t.i0 = std::min(static_cast<int64_t>(src), in - 1);
-    t.i1 = t.i0 + (t.i0 < in - 1 ? 1 : 0);
-    t.l1 = std::min(std::max(src - static_cast<T>(t.i0), T(0)), T(1));
-    t.l0 = T(1) - t.l1;
-  }
+  for (int64_t d = 0; d < out; ++d) taps[d] = {src[d], src[d], T(1), T(0)};
   return taps;
 }
 
@@ -327,51 +290,8 @@ std::vector<RoiGeometry<T>> roi_geometries(const Tensor& boxes, const RoiAlignPa
   return rois;
 }
 
-// The four neighbours and weights of a bilinear sample at (y, x); false when the sample lies
-// more than one pixel outside the map (it then counts as 0).
-template <class T>
-struct BilinearSample {
-  int64_t y0, x0, y1, x1;
-  T w00, w01, w10, w11;
-};
-
-template <class T>
-__device__ bool bilinear_sample(T y, T x, int64_t H, int64_t W, BilinearSample<T>& s) {
-  if (!(y >= T(-1) && y <= static_cast<T>(H) && x >= T(-1) && x <= static_cast<T>(W))) return false;
-  if (y <= T(0)) y = T(0);
-  if (x <= T(0)) x = T(0);
-  s.y0 = static_cast<int64_t>(y);
-  s.x0 = static_cast<int64_t>(x);
-  if (s.y0 >= H - 1) {
-    s.y0 = s.y1 = H - 1;
-    y = static_cast<T>(s.y0);
-  } else {
-    s.y1 = s.y0 + 1;
-  }
-  if (s.x0 >= W - 1) {
-    s.x0 = s.x1 = W - 1;
-    x = static_cast<T>(s.x0);
-  } else {
-    s.x1 = s.x0 + 1;
-  }
-  const T ly = y - static_cast<T>(s.y0), lx = x - static_cast<T>(s.x0);
-  const T hy = T(1) - ly, hx = T(1) - lx;
-  s.w00 = hy * hx;
-  s.w01 = hy * lx;
-  s.w10 = ly * hx;
-  s.w11 = ly * lx;
-  return true;
-}
-
-// Sample (iy, ix) of bin (ph, pw) of box r.
-template <class T>
-__device__ inline T roi_sample_y(const RoiGeometry<T>& r, int64_t ph, int64_t iy) {
-  return r.start_h + static_cast<T>(ph) * r.bin_h + (static_cast<T>(iy) + T(0.5)) * r.bin_h / static_cast<T>(r.grid_h);
-}
-template <class T>
-__device__ inline T roi_sample_x(const RoiGeometry<T>& r, int64_t pw, int64_t ix) {
-  return r.start_w + static_cast<T>(pw) * r.bin_w + (static_cast<T>(ix) + T(0.5)) * r.bin_w / static_cast<T>(r.grid_w);
-}
+// roi_sample_y / roi_sample_x and bilinear_sample (IRIS_HOST_DEVICE) are in tensor/roi_geometry.h,
+// shared with the CPU.
 
 // out [K, C, out_h, out_w] from x [N, C, H, W]: one thread per output bin.
 template <class T>

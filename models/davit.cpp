@@ -6,6 +6,7 @@
 // windowing work on it directly; the convolutions see it permuted to [B, C, H, W].
 #include "models/davit.h"
 
+#include "models/windows.h"
 #include "nn/init.h"
 
 namespace iris::models {
@@ -85,14 +86,6 @@ void check_config(const DavitConfig& c) {
 Tensor to_nchw(const Tensor& x) { return x.permute({0, 3, 1, 2}); }
 Tensor to_nhwc(const Tensor& x) { return x.permute({0, 2, 3, 1}); }
 
-// Zero-pads the map [B, H, W, C] right and bottom to multiples of `multiple`.
-Tensor pad_map_to(const Tensor& x, int64_t multiple) {
-  int64_t pad_b = (multiple - x.shape()[1] % multiple) % multiple;
-  int64_t pad_r = (multiple - x.shape()[2] % multiple) % multiple;
-  if (pad_b == 0 && pad_r == 0) return x;
-  return pad(x, {0, 0, 0, pad_r, 0, pad_b});
-}
-
 void check_map(const char* who, const Tensor& x, int64_t C) {
   IRIS_CHECK(x.dim() == 4 && x.shape()[3] == C, who, ": expects a token map [B, H, W, ", C, "], got ",
              shape_str(x.shape()));
@@ -145,18 +138,6 @@ WindowAttention::WindowAttention(int64_t dim, int64_t heads, int64_t window_, bo
 }
 
 namespace {
-
-// [B, Hp, Wp, C] -> [B * Hp/w * Wp/w, w*w, C]: the windows in row-major order, each row-major inside.
-Tensor window_partition(const Tensor& x, int64_t w) {
-  const int64_t B = x.shape()[0], Hp = x.shape()[1], Wp = x.shape()[2], C = x.shape()[3];
-  return x.reshape({B, Hp / w, w, Wp / w, w, C}).permute({0, 1, 3, 2, 4, 5}).reshape({B * (Hp / w) * (Wp / w), w * w, C});
-}
-
-// The inverse: [B * Hp/w * Wp/w, w*w, C] -> [B, Hp, Wp, C].
-Tensor window_merge(const Tensor& windows, int64_t w, int64_t B, int64_t Hp, int64_t Wp) {
-  const int64_t C = windows.shape()[2];
-  return windows.reshape({B, Hp / w, Wp / w, w, w, C}).permute({0, 1, 3, 2, 4, 5}).reshape({B, Hp, Wp, C});
-}
 
 // [B', T, C] -> q, k, v, each [B', G, T, C/G]
 std::vector<Tensor> split_heads(nn::Linear& qkv, const Tensor& tokens, int64_t heads) {

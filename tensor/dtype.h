@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tensor/error.h"
+#include "tensor/scalar_convert.h"
 
 namespace iris {
 
@@ -47,17 +48,7 @@ inline bool is_integral(DType t) { return !is_floating(t); }  // bool counts as 
 // The dtype two operands compute in: bool < u8 < i32 < i64 < f32 < f64 (bf16/f16 promote to f32).
 DType promote_types(DType a, DType b);
 
-// bfloat16 and float16 as plain 16-bit storage with conversions (round to nearest even).
-struct bf16_t {
-  uint16_t bits;
-};
-struct f16_t {
-  uint16_t bits;
-};
-float bf16_to_float(bf16_t v);
-bf16_t float_to_bf16(float f);
-float f16_to_float(f16_t v);
-f16_t float_to_f16(float f);
+// bf16_t / f16_t and their conversions (bf16_to_float, float_to_f16, ...) are in tensor/scalar_convert.h.
 
 template <class T>
 struct dtype_of;
@@ -112,6 +103,14 @@ void dispatch_all(DType dt, const char* op, F&& f) {
       throw Error(cat_str(op, ": dtype ", dtype_name(dt),
                           " is a storage type only on the CPU; convert with .to(DType::f32)"));
   }
+}
+
+// Every storage dtype: those of dispatch_all plus bf16 and f16 (which only copy, convert and fill).
+template <class F>
+void dispatch_storage(DType dt, F&& f) {
+  if (dt == DType::bf16) return f(bf16_t{});
+  if (dt == DType::f16) return f(f16_t{});
+  dispatch_all(dt, "copy", f);
 }
 
 // Index tensors: i32 or i64.

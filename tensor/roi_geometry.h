@@ -1,6 +1,8 @@
-// RoIAlign's box geometry (torchvision's rule), shared by the CPU kernel (tensor/cpu/resample.cpp)
-// and the CUDA one (cuda/pool.cu), which computes it on the host and uploads it: a box in
-// feature-map coordinates, its bin size and its sampling grid. Leaves out the sampling itself.
+// RoIAlign's box geometry and sampling rule (torchvision's), shared by the CPU kernel
+// (tensor/cpu/resample.cpp) and the CUDA one (cuda/pool.cu), which computes the geometry on the host
+// and uploads it: a box in feature-map coordinates, its bin size and sampling grid, where each sample
+// lies, and its four bilinear neighbours (IRIS_HOST_DEVICE: the CUDA kernels call these on the GPU).
+// Leaves out the loops over boxes, channels and bins (each backend has its own).
 #pragma once
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <cstdint>
 
 #include "tensor/backend.h"
+#include "tensor/host_device.h"
 
 namespace iris {
 
@@ -42,6 +45,52 @@ RoiGeometry<T> roi_geometry(const T* box, const RoiAlignParams& p) {
   r.grid_w = std::max<int64_t>(r.grid_w, 0);
   r.count = static_cast<T>(std::max<int64_t>(r.grid_h * r.grid_w, 1));
   return r;
+}
+
+// Sample (iy, ix) of bin (ph, pw) of box r: y and x in feature-map coordinates.
+template <class T>
+IRIS_HOST_DEVICE inline T roi_sample_y(const RoiGeometry<T>& r, int64_t ph, int64_t iy) {
+  return r.start_h + static_cast<T>(ph) * r.bin_h + (static_cast<T>(iy) + T(0.5)) * r.bin_h / static_cast<T>(r.grid_h);
+}
+template <class T>
+IRIS_HOST_DEVICE inline T roi_sample_x(const RoiGeometry<T>& r, int64_t pw, int64_t ix) {
+  return r.start_w + static_cast<T>(pw) * r.bin_w + (static_cast<T>(ix) + T(0.5)) * r.bin_w / static_cast<T>(r.grid_w);
+}
+
+// The four neighbours and weights of a bilinear sample at (y, x); false when the sample lies
+// more than one pixel outside the map (it then counts as 0).
+template <class T>
+struct BilinearSample {
+  int64_t y0, x0, y1, x1;
+  T w00, w01, w10, w11;
+};
+
+template <class T>
+IRIS_HOST_DEVICE bool bilinear_sample(T y, T x, int64_t H, int64_t W, BilinearSample<T>& s) {
+  if (!(y >= T(-1) && y <= static_cast<T>(H) && x >= T(-1) && x <= static_cast<T>(W))) return false;
+  if (y <= T(0)) y = T(0);
+  if (x <= T(0)) x = T(0);
+  s.y0 = static_cast<int64_t>(y);
+  s.x0 = static_cast<int64_t>(x);
+  if (s.y0 >= H - 1) {
+    s.y0 = s.y1 = H - 1;
+    y = static_cast<T>(s.y0);
+  } else {
+    s.y1 = s.y0 + 1;
+  }
+  if (s.x0 >= W - 1) {
+    s.x0 = s.x1 = W - 1;
+    x = static_cast<T>(s.x0);
+  } else {
+    s.x1 = s.x0 + 1;
+  }
+  const T ly = y - static_cast<T>(s.y0), lx = x - static_cast<T>(s.x0);
+  const T hy = T(1) - ly, hx = T(1) - lx;
+  s.w00 = hy * hx;
+  s.w01 = hy * lx;
+  s.w10 = ly * hx;
+  s.w11 = ly * lx;
+  return true;
 }
 
 }  // namespace iris

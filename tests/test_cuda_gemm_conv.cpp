@@ -12,63 +12,21 @@
 
 using namespace iris;
 using iris::testing::noncontiguous;
+using iris::testing::random_tensor;
 using iris::testing::to_gpu;
 
 namespace {
-
-Tensor random_tensor(const Shape& shape, DType dt, uint64_t seed) {
-  Generator g(seed);
-  return randn(shape, dt, &g);
-}
 
 // Tolerances per dtype: cuBLAS and the CPU sum in different orders (TF32 stays off).
 double atol_of(DType dt) { return dt == DType::f64 ? 1e-10 : 2e-4; }
 double rtol_of(DType dt) { return dt == DType::f64 ? 1e-10 : 1e-4; }
 
-std::string describe(const char* op, const std::vector<Tensor>& inputs, DType dt) {
-  std::string s = std::string(op) + " dtype=" + dtype_name(dt) + " inputs:";
-  for (const Tensor& t : inputs) s += " " + (t.defined() ? shape_str(t.shape()) : std::string("none"));
-  return s;
-}
-
 using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-// Runs fn on GPU copies (optionally re-laid out by `layout`) and on the CPU inputs; compares the
-// outputs, then the gradients of sum(out * w) for a fixed random w w.r.t. every input that requires grad.
-void compare_forward_backward(const char* op, const OpFn& fn, const std::vector<Tensor>& cpu_inputs, DType dt,
+// testing::compare_forward_backward with this file's tolerances.
+void compare_forward_backward(const std::string& op, const OpFn& fn, const std::vector<Tensor>& cpu_inputs, DType dt,
                               const std::function<Tensor(const Tensor&)>& layout = nullptr) {
-  const std::string what = describe(op, cpu_inputs, dt);
-  INFO(what);
-  for (const Tensor& t : cpu_inputs)  // a leaf reused from an earlier comparison starts from zero
-    if (t.defined() && t.requires_grad()) t.zero_grad();
-  std::vector<Tensor> gpu_inputs;
-  for (const Tensor& t : cpu_inputs) {
-    if (!t.defined()) {
-      gpu_inputs.push_back(Tensor());
-      continue;
-    }
-    Tensor g = to_gpu(t);
-    if (layout) g = layout(g);
-    gpu_inputs.push_back(g);
-  }
-  Tensor out_gpu = fn(gpu_inputs);
-  Tensor out_cpu = fn(cpu_inputs);
-  REQUIRE(out_gpu.device().is_cuda());
-  CHECK_CLOSE(out_gpu, out_cpu, atol_of(dt), rtol_of(dt));
-  bool any_grad = false;
-  for (const Tensor& t : cpu_inputs) any_grad = any_grad || t.requires_grad();
-  if (!any_grad) return;
-  Tensor w = random_tensor(out_cpu.shape(), dt, 977);
-  sum(mul(out_gpu, to_gpu(w))).backward();
-  sum(mul(out_cpu, w)).backward();
-  for (size_t i = 0; i < cpu_inputs.size(); ++i) {
-    if (!cpu_inputs[i].defined() || !cpu_inputs[i].requires_grad()) continue;
-    const std::string which = "gradient of input " + std::to_string(i);
-    INFO(which);
-    REQUIRE(gpu_inputs[i].grad().defined());
-    CHECK(gpu_inputs[i].grad().device().is_cuda());
-    CHECK_CLOSE(gpu_inputs[i].grad(), cpu_inputs[i].grad(), atol_of(dt), rtol_of(dt));
-  }
+  testing::compare_forward_backward(op, fn, cpu_inputs, dt, atol_of(dt), rtol_of(dt), layout);
 }
 
 Tensor leaf(const Shape& shape, DType dt, uint64_t seed, bool grad = true) {

@@ -3,61 +3,22 @@
 // message that says what to use. The binary is found through IRIS_BIN (set by CTest to build/bin).
 // Needs Fashion-MNIST for scenes and video; without it those cases say so and stop.
 // Leaves out: the corpus command (it trains a full-size tokenizer; test_tokenizer covers training).
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-
-#include "data/idx.h"
 #include "data/image.h"
 #include "data/json.h"
 #include "data/synth/video.h"
-#include "tests/helpers.h"
+#include "tests/app_runner.h"
 
 using namespace iris;
+using namespace iris::testing;
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 const std::string kRoot = "/tmp/iris_test_datagen";
 
-Result run(const std::string& args) {
-  const char* bin = std::getenv("IRIS_BIN");
-  std::string dir = bin ? bin : "build/bin";
-  std::string err_file = kRoot + "_stderr.txt";
-  Result r;
-  FILE* p = popen((dir + "/datagen " + args + " 2>" + err_file).c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.err = slurp(err_file);
-  return r;
-}
-
-bool have_fashion_mnist() {
-  std::ifstream probe(data::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz");
-  return probe.good();
-}
+AppResult run(const std::string& args) { return run_app("datagen " + args, kRoot + "_stderr.txt"); }
 
 // A fresh output folder for one case.
-std::string fresh(const std::string& name) {
-  std::string dir = kRoot + "/" + name;
-  REQUIRE(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
-  return dir;
-}
+std::string fresh(const std::string& name) { return fresh_dir(kRoot + "/" + name); }
 
 // The PNG decodes and is at least min_side pixels on each side.
 void check_png(const std::string& path, int min_side) {
@@ -70,35 +31,32 @@ void check_png(const std::string& path, int min_side) {
 }  // namespace
 
 TEST_CASE("datagen: --help lists every world and the scene flags; bad flags fail helpfully") {
-  Result h = run("--help");
+  AppResult h = run("--help");
   CHECK(h.status == 0);
   for (const char* word : {"scenes", "video", "faces", "corpus", "--n", "--seed", "--out", "--held-out", "--classes",
                            "--shifted", "--size", "--preset"})
     CHECK_MESSAGE(h.out.find(word) != std::string::npos, "--help lacks " << word);
-  Result typo = run("scenes --nn 3");
+  AppResult typo = run("scenes --nn 3");
   CHECK(typo.status == 2);
   CHECK(typo.err.find("--n") != std::string::npos);
-  Result world = run("scenez");
+  AppResult world = run("scenez");
   CHECK(world.status == 2);
   CHECK(world.err.find("scenes") != std::string::npos);
-  Result held = run("scenes --held-out sandle --out " + fresh("bad"));
+  AppResult held = run("scenes --held-out sandle --out " + fresh("bad"));
   CHECK(held.status == 1);
   CHECK(held.err.find("did you mean \"sandal\"") != std::string::npos);
-  Result classes = run("scenes --classes newish --out " + fresh("bad"));
+  AppResult classes = run("scenes --classes newish --out " + fresh("bad"));
   CHECK(classes.status == 1);
   CHECK(classes.err.find("all, seen or novel") != std::string::npos);
-  Result preset = run("video --preset mot17 --out " + fresh("bad"));
+  AppResult preset = run("video --preset mot17 --out " + fresh("bad"));
   CHECK(preset.status == 1);
   CHECK(preset.err.find("use outrack or pnl") != std::string::npos);
 }
 
 TEST_CASE("datagen scenes: grids and JSON, held-out classes and the seen-only set by flag") {
-  if (!have_fashion_mnist()) {
-    MESSAGE("Fashion-MNIST is not installed (make deps); skipping datagen scenes");
-    return;
-  }
+  REQUIRE_FASHION_MNIST("datagen scenes");
   std::string dir = fresh("scenes");
-  Result r = run("scenes --n 3 --seed 1 --size 96 --held-out bag,coat --classes seen --out " + dir);
+  AppResult r = run("scenes --n 3 --seed 1 --size 96 --held-out bag,coat --classes seen --out " + dir);
   REQUIRE_MESSAGE(r.status == 0, r.err);
   check_png(dir + "/scenes.png", 96);
   check_png(dir + "/scenes_color.png", 96);
@@ -125,13 +83,10 @@ TEST_CASE("datagen scenes: grids and JSON, held-out classes and the seen-only se
 }
 
 TEST_CASE("datagen video: frame grids, strips, visibility charts, MOT files, re-ID crops, JSON") {
-  if (!have_fashion_mnist()) {
-    MESSAGE("Fashion-MNIST is not installed (make deps); skipping datagen video");
-    return;
-  }
+  REQUIRE_FASHION_MNIST("datagen video");
   std::string dir = fresh("video");
   // PNL-mini's preset: the smallest videos (64 x 64, 30 frames, 2-4 items).
-  Result r = run("video --n 1 --seed 1 --preset pnl --out " + dir);
+  AppResult r = run("video --n 1 --seed 1 --preset pnl --out " + dir);
   REQUIRE_MESSAGE(r.status == 0, r.err);
   check_png(dir + "/strips.png", 64);
   check_png(dir + "/reid_crops.png", 32);
@@ -159,7 +114,7 @@ TEST_CASE("datagen video: frame grids, strips, visibility charts, MOT files, re-
 
 TEST_CASE("datagen faces: faces, masks with landmarks, hair re-renders, JSON") {
   std::string dir = fresh("faces");
-  Result r = run("faces --n 2 --seed 1 --out " + dir);
+  AppResult r = run("faces --n 2 --seed 1 --out " + dir);
   REQUIRE_MESSAGE(r.status == 0, r.err);
   for (const char* file : {"/faces.png", "/faces_masks.png", "/faces_hair.png"}) check_png(dir + file, 48);
   json::Value doc = json::parse(slurp(dir + "/faces.json"));

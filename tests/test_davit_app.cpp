@@ -3,85 +3,44 @@
 // ablate over a few arms; each must exit 0, print one final JSON line with the metrics the issue
 // names, and write its run folder and pictures. Bad usage gives a helpful message and exit 1 or 2.
 // The binary is found through IRIS_BIN (set by CTest to build/bin).
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <fstream>
-
-#include "data/idx.h"
 #include "data/json.h"
-#include "tests/helpers.h"
+#include "tests/app_runner.h"
 
 using namespace iris;
+using namespace iris::testing;
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-Result run(const std::string& args) {
-  const char* bin = std::getenv("IRIS_BIN");
-  std::string dir = bin ? bin : "build/bin";
-  std::string err_file = "/tmp/iris_test_davit_app_stderr.txt";
-  Result r;
-  FILE* p = popen((dir + "/" + args + " 2>" + err_file).c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.err = slurp(err_file);
-  return r;
-}
-
-json::Value last_json_line(const std::string& out) {
-  size_t end = out.find_last_not_of('\n');
-  REQUIRE(end != std::string::npos);
-  size_t start = out.rfind('\n', end);
-  size_t from = start == std::string::npos ? 0 : start + 1;
-  return json::parse(out.substr(from, end + 1 - from));
-}
-
-bool have_fashion_mnist() { return std::ifstream(data::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz").good(); }
-
-bool exists(const std::string& path) { return std::ifstream(path).good(); }
+AppResult run(const std::string& command) { return run_app(command, "/tmp/iris_test_davit_app_stderr.txt"); }
 
 }  // namespace
 
 TEST_CASE("davit: usage errors and --help") {
-  Result h = run("davit --help");
+  AppResult h = run("davit --help");
   CHECK(h.status == 0);
   for (const char* flag : {"--epochs", "--lr", "--quick", "--arm", "--task", "--seeds", "--arms", "--tasks"})
     CHECK_MESSAGE(h.out.find(flag) != std::string::npos, "--help lacks " << flag);
   for (const char* cmd : {"train", "eval", "ablate"}) CHECK(h.out.find(cmd) != std::string::npos);
-  Result typo = run("davit ablte");
+  AppResult typo = run("davit ablte");
   CHECK(typo.status == 2);
   CHECK(typo.err.find("ablate") != std::string::npos);
-  Result arm = run("davit train --quick --arm parallel --out /tmp/iris_test_davit_bad");
+  AppResult arm = run("davit train --quick --arm parallel --out /tmp/iris_test_davit_bad");
   CHECK(arm.status == 1);
   CHECK(arm.err.find("unknown DaViT arm") != std::string::npos);
-  Result task = run("davit train --quick --task cifar --out /tmp/iris_test_davit_bad");
+  AppResult task = run("davit train --quick --task cifar --out /tmp/iris_test_davit_bad");
   CHECK(task.status == 1);
   CHECK(task.err.find("use fmnist or probe") != std::string::npos);
-  Result tasks = run("davit ablate --quick --tasks probe,imagenet --out /tmp/iris_test_davit_bad");
+  AppResult tasks = run("davit ablate --quick --tasks probe,imagenet --out /tmp/iris_test_davit_bad");
   CHECK(tasks.status == 1);
   CHECK(tasks.err.find("unknown task 'imagenet'") != std::string::npos);
-  Result weights = run("davit eval --quick --task probe --out /tmp/iris_test_davit_bad");
+  AppResult weights = run("davit eval --quick --task probe --out /tmp/iris_test_davit_bad");
   CHECK(weights.status == 1);
   CHECK(weights.err.find("--weights") != std::string::npos);
 }
 
 TEST_CASE("davit train --quick on the corner probe writes its run folder; eval reproduces the accuracy") {
-  std::system("rm -rf /tmp/iris_test_davit_probe");
-  Result r = run("davit train --quick --task probe --arm dual-cs --out /tmp/iris_test_davit_probe");
+  fresh_dir("/tmp/iris_test_davit_probe");
+  AppResult r = run("davit train --quick --task probe --arm dual-cs --out /tmp/iris_test_davit_probe");
   REQUIRE_MESSAGE(r.status == 0, r.err);
   json::Value line = last_json_line(r.out);
   CHECK(line["app"].as_string() == "davit");
@@ -92,37 +51,34 @@ TEST_CASE("davit train --quick on the corner probe writes its run folder; eval r
   CHECK(m["top1"].as_number() >= 0.0);
   CHECK(m["top1"].as_number() <= 100.0);
   CHECK(m["steps"].as_int() == 16);  // 256 images, batch 32, 2 epochs
-  for (const char* f : {"config.json", "metrics.jsonl", "curves.png", "predictions.png", "attention.png",
-                        "weights.safetensors", "checkpoints/last.safetensors", "result.json"})
-    CHECK_MESSAGE(exists(std::string("/tmp/iris_test_davit_probe/") + f), "missing " << f);
+  CHECK_FILES_EXIST("/tmp/iris_test_davit_probe", {"config.json", "metrics.jsonl", "curves.png", "predictions.png",
+                                                   "attention.png", "weights.safetensors",
+                                                   "checkpoints/last.safetensors", "result.json"});
   json::Value cfg = json::parse(slurp("/tmp/iris_test_davit_probe/config.json"));
   CHECK(cfg["model"]["arm"].as_string() == "dual-cs");
   CHECK(cfg["task"].as_string() == "probe");
 
-  Result e = run("davit eval --quick --weights /tmp/iris_test_davit_probe/weights.safetensors "
-                 "--out /tmp/iris_test_davit_probe/eval");
+  AppResult e = run("davit eval --quick --weights /tmp/iris_test_davit_probe/weights.safetensors "
+                    "--out /tmp/iris_test_davit_probe/eval");
   REQUIRE_MESSAGE(e.status == 0, e.err);
   CHECK(last_json_line(e.out)["metrics"]["top1"].as_number() == m["top1"].as_number());
 }
 
 TEST_CASE("davit train --quick on Fashion-MNIST lowers the loss") {
-  if (!have_fashion_mnist()) {
-    MESSAGE("Fashion-MNIST is not installed (make deps); skipping the Fashion-MNIST smoke test");
-    return;
-  }
-  std::system("rm -rf /tmp/iris_test_davit_fmnist");
-  Result r = run("davit train --quick --out /tmp/iris_test_davit_fmnist");
+  REQUIRE_FASHION_MNIST("the Fashion-MNIST smoke test");
+  fresh_dir("/tmp/iris_test_davit_fmnist");
+  AppResult r = run("davit train --quick --out /tmp/iris_test_davit_fmnist");
   REQUIRE_MESSAGE(r.status == 0, r.err);
   const json::Value m = last_json_line(r.out)["metrics"];
   CHECK(m["train_loss"].as_number() < m["first_loss"].as_number());
   CHECK(m["top1"].as_number() > 15.0);  // better than chance (10%)
-  CHECK(exists("/tmp/iris_test_davit_fmnist/attention.png"));
+  CHECK(file_exists("/tmp/iris_test_davit_fmnist/attention.png"));
 }
 
 TEST_CASE("davit ablate --quick: every arm and task in the JSON line, a table and a chart") {
-  std::system("rm -rf /tmp/iris_test_davit_ablate");
+  fresh_dir("/tmp/iris_test_davit_ablate");
   std::string tasks = have_fashion_mnist() ? "probe,fmnist" : "probe";
-  Result r = run("davit ablate --quick --arms dual,channel --tasks " + tasks + " --out /tmp/iris_test_davit_ablate");
+  AppResult r = run("davit ablate --quick --arms dual,channel --tasks " + tasks + " --out /tmp/iris_test_davit_ablate");
   REQUIRE_MESSAGE(r.status == 0, r.err);
   json::Value line = last_json_line(r.out);
   CHECK(line["app"].as_string() == "davit");
@@ -143,9 +99,9 @@ TEST_CASE("davit ablate --quick: every arm and task in the JSON line, a table an
     CHECK(a["flops"].as_int() > 10000000);
   }
   CHECK(arms["probe-dual"]["params"].as_int() == arms["probe-channel"]["params"].as_int());
-  for (const char* f : {"ablation.md", "ablation.png", "result.json", "probe-dual-seed0/attention.png",
-                        "probe-channel-seed1/result.json"})
-    CHECK_MESSAGE(exists(std::string("/tmp/iris_test_davit_ablate/") + f), "missing " << f);
+  CHECK_FILES_EXIST("/tmp/iris_test_davit_ablate", {"ablation.md", "ablation.png", "result.json",
+                                                    "probe-dual-seed0/attention.png",
+                                                    "probe-channel-seed1/result.json"});
   std::string md = slurp("/tmp/iris_test_davit_ablate/ablation.md");
   CHECK(md.find("| probe | dual |") != std::string::npos);
   CHECK(md.find("davit ablate --quick") != std::string::npos);

@@ -155,9 +155,12 @@ ClassifyResult train_classifier(nn::Module& model, const std::shared_ptr<const d
     while (loader.next(b)) {
       opt.set_lr_factor(schedule.factor(st.step));
       Tensor x = b.x.to(o.device), y = b.y.to(o.device);
-      Tensor loss = cross_entropy(model.forward(x), y, ce);
+      json::Value parts = json::Value::object();
+      Tensor loss = o.batch_loss ? o.batch_loss(model, x, y, parts) : cross_entropy(model.forward(x), y, ce);
       opt.zero_grad();
       loss.backward();
+      if (o.after_backward)
+        o.after_backward(st.step, static_cast<double>(epoch) + static_cast<double>(epoch_step + 1) / steps_per_epoch);
       if (o.clip_norm > 0) nn::clip_grad_norm_(model.parameters(), o.clip_norm);
       opt.step();
       double lv = loss.item();
@@ -174,6 +177,7 @@ ClassifyResult train_classifier(nn::Module& model, const std::shared_ptr<const d
         rec["epoch"] = static_cast<double>(epoch) + static_cast<double>(epoch_step) / static_cast<double>(steps_per_epoch);
         rec["step"] = st.step;
         rec["loss"] = lv;
+        for (const auto& [key, value] : parts.items()) rec[key] = value;
         rec["lr"] = opt.lr();
         log(rec);
       }

@@ -3,7 +3,7 @@
 // clipping, a progress bar, per-epoch evaluation, metrics.jsonl, atomic checkpoints every epoch
 // (and every `save_every` steps), exact resume (mid-epoch too), and the pictures: training
 // curves and a grid of test predictions.
-// Leaves out: mixed precision, distillation (apps that need it write their own loss), multi-GPU.
+// Leaves out: mixed precision, multi-GPU; distillation losses themselves (apps pass batch_loss).
 #pragma once
 
 #include <functional>
@@ -33,6 +33,12 @@ struct ClassifyOptions {
   bool pictures = true;
   bool progress = true;
   Device device = Device::cpu();
+  // Optional: the loss of one batch (default: cross-entropy with label_smoothing), e.g. distillation
+  // from a teacher. Numbers it puts in `parts` (the loss's terms) go into the step's metrics line.
+  std::function<Tensor(nn::Module& model, const Tensor& x, const Tensor& y, json::Value& parts)> batch_loss;
+  // Optional: called after backward, before clipping and the optimiser step (gradient statistics).
+  // epoch: fractional position, e.g. 1.25 = a quarter into the second epoch.
+  std::function<void(int64_t step, double epoch)> after_backward;
 };
 
 struct ClassifyResult {

@@ -9,6 +9,7 @@ namespace iris::datagen {
 int run_scenes(const Flags& flags);  // scenes.cpp
 int run_video(const Flags& flags);   // video.cpp
 int run_faces(const Flags& flags);   // faces.cpp
+int run_shapes(const Flags& flags);  // shapes.cpp
 int run_corpus(const Flags& flags);  // corpus.cpp: the caption corpus and the tokenizer model
 
 }  // namespace iris::datagen

@@ -4,6 +4,7 @@
 //   datagen video  --n 2 --seed 1 --out DIR     sequences of moving, occluding items with tracks
 //                  [--preset outrack|pnl] [--size 64]
 //   datagen faces  --n 16 --seed 1 --out DIR    cartoon faces with parsing masks and landmarks
+//   datagen shapes --n 16 --seed 1 --out DIR    coloured shapes with masks and captions [--split train|val|test]
 //   datagen corpus --out DIR                    the caption corpus of every world and its tokenizer model
 // Each writes PNG grids (boxes, masks, captions drawn) and the matching JSON into DIR.
 #include "apps/common/run.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
               {{"scenes", "canvases with 1-4 Fashion-MNIST items: boxes, captions with grounded phrases, Q&A"},
                {"video", "sequences of moving items that occlude each other, with ground-truth tracks"},
                {"faces", "procedural cartoon faces with parsing masks, landmarks and captions"},
+               {"shapes", "one coloured shape per 32x32 picture with captions; 12 colour-shape pairs held out"},
                {"corpus", "the caption corpus of every world, and the sentencepiece tokenizer trained on it"}});
   flags.add_int("n", 16, "how many samples (canvases, videos, faces)");
   flags.add_string("split", "train", "train, val or test (disjoint generator seeds)");
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
     if (f.command() == "scenes") return datagen::run_scenes(f);
     if (f.command() == "video") return datagen::run_video(f);
     if (f.command() == "faces") return datagen::run_faces(f);
+    if (f.command() == "shapes") return datagen::run_shapes(f);
     return datagen::run_corpus(f);
   });
 }

@@ -10,36 +10,7 @@ namespace iris::cpu {
 
 namespace {
 
-// ---- scalar conversion (including the 16-bit float storage types) -----------------------
-template <class T>
-inline double load_as_double(const T& v) { return static_cast<double>(v); }
-template <>
-inline double load_as_double(const bf16_t& v) { return bf16_to_float(v); }
-template <>
-inline double load_as_double(const f16_t& v) { return f16_to_float(v); }
-
-template <class T>
-inline T store_from(double v) {
-  if constexpr (std::is_same_v<T, bool>) return v != 0.0;
-  else if constexpr (std::is_same_v<T, bf16_t>) return float_to_bf16(static_cast<float>(v));
-  else if constexpr (std::is_same_v<T, f16_t>) return float_to_f16(static_cast<float>(v));
-  else if constexpr (std::is_integral_v<T>) return std::isnan(v) ? T(0) : static_cast<T>(v);
-  else return static_cast<T>(v);
-}
-
-template <class F>
-void dispatch_storage(DType dt, F&& f) {
-  switch (dt) {
-    case DType::f32: f(float{}); return;
-    case DType::f64: f(double{}); return;
-    case DType::i32: f(int32_t{}); return;
-    case DType::i64: f(int64_t{}); return;
-    case DType::u8: f(uint8_t{}); return;
-    case DType::b8: f(bool{}); return;
-    case DType::bf16: f(bf16_t{}); return;
-    case DType::f16: f(f16_t{}); return;
-  }
-}
+// Scalar conversion (load_as_double, store_from) and dispatch_storage: tensor/scalar_convert.h, tensor/dtype.h.
 
 // Same-dtype copy: moves raw element bits, contiguous runs with memcpy.
 template <class Bits>

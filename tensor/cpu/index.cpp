@@ -14,20 +14,13 @@
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/index_checks.h"
 
 namespace iris::cpu {
 
 namespace {
 
 constexpr int64_t kSerial = std::numeric_limits<int64_t>::max();  // a grain no loop reaches
-
-[[noreturn]] void throw_out_of_range(const char* op, int64_t bad, int dim, int64_t size) {
-  if (size == 0)
-    throw Error(cat_str(op, ": index ", bad, " is out of range for dim ", dim,
-                        " of size 0 (the dim is empty, so no index is valid)"));
-  throw Error(cat_str(op, ": index ", bad, " is out of range for dim ", dim, " of size ", size,
-                      " (valid indices are 0 to ", size - 1, ")"));
-}
 
 // Throws naming `op` unless every element of `index` (any strides) lies in [0, size).
 void check_index_range(const char* op, const Tensor& index, int dim, int64_t size) {
@@ -37,7 +30,7 @@ void check_index_range(const char* op, const Tensor& index, int dim, int64_t siz
     strided_loop<1>(index.shape(), {index.strides()}, [&](int64_t n, Offsets<1> o, Offsets<1> st) {
       for (int64_t i = 0; i < n; ++i) {
         int64_t v = static_cast<int64_t>(ip[o[0] + i * st[0]]);
-        if (v < 0 || v >= size) throw_out_of_range(op, v, dim, size);
+        check_index_in_range(op, v, dim, size);
       }
     }, kSerial);
   });
@@ -55,32 +48,6 @@ std::vector<int64_t> read_index_1d(const char* op, const Tensor& index, int dim,
     for (size_t j = 0; j < rows.size(); ++j) rows[j] = static_cast<int64_t>(ip[static_cast<int64_t>(j) * st]);
   });
   return rows;
-}
-
-// A contiguous tensor seen as [outer, shape[dim], inner].
-struct Slab {
-  int64_t outer = 1, inner = 1;
-};
-Slab slab_of(const Shape& s, int dim) {
-  Slab g;
-  for (int d = 0; d < dim; ++d) g.outer *= s[d];
-  for (int d = dim + 1; d < s.size(); ++d) g.inner *= s[d];
-  return g;
-}
-
-// An unsigned integer type of the given byte size: kernels that only move elements use it.
-template <size_t Bytes>
-using Bits = std::conditional_t<Bytes == 1, uint8_t,
-             std::conditional_t<Bytes == 2, uint16_t, std::conditional_t<Bytes == 4, uint32_t, uint64_t>>>;
-
-template <class F>
-void dispatch_bits(DType dt, F&& f) {
-  switch (dtype_size(dt)) {
-    case 1: f(Bits<1>{}); return;
-    case 2: f(Bits<2>{}); return;
-    case 4: f(Bits<4>{}); return;
-    default: f(Bits<8>{}); return;
-  }
 }
 
 template <class T>

@@ -8,6 +8,7 @@
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/resample_geometry.h"
 #include "tensor/roi_geometry.h"
 
 namespace iris::cpu {
@@ -16,52 +17,7 @@ namespace {
 
 // ---- upsampling ---------------------------------------------------------------------------
 
-// PyTorch's 'nearest': src = floor(dst * in / out) in float, with in/out replaced by
-// 1/scale_factor when one was given; same size and exact doubling are mapped exactly.
-int64_t nearest_source(int64_t dst, int64_t in, int64_t out, double scale_factor) {
-  if (out == in) return dst;
-  if (out == 2 * in) return dst >> 1;
-  const float scale = scale_factor > 0 ? static_cast<float>(1.0 / scale_factor)
-                                       : static_cast<float>(in) / static_cast<float>(out);
-  return std::min(static_cast<int64_t>(std::floor(static_cast<float>(dst) * scale)), in - 1);
-}
-
-std::vector<int64_t> nearest_map(int64_t in, int64_t out, double scale_factor) {
-  std::vector<int64_t> src(out);
-  for (int64_t i = 0; i < out; ++i) src[i] = nearest_source(i, in, out, scale_factor);
-  return src;
-}
-
-// One output row (or column) of a bilinear resize reads input rows i0 and i1 with weights l0, l1.
-template <class T>
-struct LinearTap {
-  int64_t i0, i1;
-  T l0, l1;
-};
-
-// PyTorch's bilinear coordinate map: align_corners maps the corner pixels onto each other
-// (src = dst * (in - 1) / (out - 1)); otherwise pixel centres are aligned
-// (src = (dst + 0.5) * scale - 0.5, clamped at 0), with scale = in / out or 1 / scale_factor.
-template <class T>
-std::vector<LinearTap<T>> linear_map(int64_t in, int64_t out, bool align_corners, double scale_factor) {
-  std::vector<LinearTap<T>> taps(out);
-  T scale;
-  if (align_corners) scale = out > 1 ? static_cast<T>(in - 1) / static_cast<T>(out - 1) : T(0);
-  else scale = scale_factor > 0 ? static_cast<T>(1.0 / scale_factor) : static_cast<T>(in) / static_cast<T>(out);
-  for (int64_t d = 0; d < out; ++d) {
-    if (in == out && !align_corners) {
-      taps[d] = {d, d, T(1), T(0)};
-      continue;
-    }
-    T src = align_corners ? scale * static_cast<T>(d) : scale * (static_cast<T>(d) + T(0.5)) - T(0.5);
-    if (src < T(0)) src = T(0);
-    int64_t i0 = std::min(static_cast<int64_t>(src), in - 1);
-    int64_t i1 = i0 + (i0 < in - 1 ? 1 : 0);
-    T l1 = std::min(std::max(src - static_cast<T>(i0), T(0)), T(1));
-    taps[d] = {i0, i1, T(1) - l1, l1};
-  }
-  return taps;
-}
+// The coordinate maps (nearest_map, linear_map) are in tensor/resample_geometry.h, shared with CUDA.
 
 // x [P, H, W] -> out [P, Ho, Wo], P = N * C planes.
 template <class T>
@@ -139,41 +95,7 @@ void upsample_backward_typed(const T* grad_out, int64_t P, int64_t H, int64_t W,
 
 // ---- RoIAlign -----------------------------------------------------------------------------
 
-// The four neighbours and weights of a bilinear sample at (y, x); false when the sample lies
-// more than one pixel outside the map (it then counts as 0).
-template <class T>
-struct BilinearSample {
-  int64_t y0, x0, y1, x1;
-  T w00, w01, w10, w11;
-};
-
-template <class T>
-bool bilinear_sample(T y, T x, int64_t H, int64_t W, BilinearSample<T>& s) {
-  if (!(y >= T(-1) && y <= static_cast<T>(H) && x >= T(-1) && x <= static_cast<T>(W))) return false;
-  if (y <= T(0)) y = T(0);
-  if (x <= T(0)) x = T(0);
-  s.y0 = static_cast<int64_t>(y);
-  s.x0 = static_cast<int64_t>(x);
-  if (s.y0 >= H - 1) {
-    s.y0 = s.y1 = H - 1;
-    y = static_cast<T>(s.y0);
-  } else {
-    s.y1 = s.y0 + 1;
-  }
-  if (s.x0 >= W - 1) {
-    s.x0 = s.x1 = W - 1;
-    x = static_cast<T>(s.x0);
-  } else {
-    s.x1 = s.x0 + 1;
-  }
-  const T ly = y - static_cast<T>(s.y0), lx = x - static_cast<T>(s.x0);
-  const T hy = T(1) - ly, hx = T(1) - lx;
-  s.w00 = hy * hx;
-  s.w01 = hy * lx;
-  s.w10 = ly * hx;
-  s.w11 = ly * lx;
-  return true;
-}
+// The sample positions and bilinear_sample are in tensor/roi_geometry.h, shared with CUDA.
 
 // Calls f(bin index, sample) for every valid sample of every bin of one box.
 template <class T, class F>
@@ -181,11 +103,9 @@ void for_each_roi_sample(const RoiGeometry<T>& r, const RoiAlignParams& p, int64
   for (int64_t ph = 0; ph < p.out_h; ++ph)
     for (int64_t pw = 0; pw < p.out_w; ++pw)
       for (int64_t iy = 0; iy < r.grid_h; ++iy) {
-        const T y = r.start_h + static_cast<T>(ph) * r.bin_h +
-                    (static_cast<T>(iy) + T(0.5)) * r.bin_h / static_cast<T>(r.grid_h);
+        const T y = roi_sample_y(r, ph, iy);
         for (int64_t ix = 0; ix < r.grid_w; ++ix) {
-          const T x = r.start_w + static_cast<T>(pw) * r.bin_w +
-                      (static_cast<T>(ix) + T(0.5)) * r.bin_w / static_cast<T>(r.grid_w);
+          const T x = roi_sample_x(r, pw, ix);
           BilinearSample<T> s;
           if (bilinear_sample(y, x, H, W, s)) f(ph * p.out_w + pw, s);
         }

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch reference files tests/test_swin.cpp compares models/swin against.
+
+Rerunnable: python3 tests/golden/make_swin.py   (in a venv with torch, timm and safetensors from PyPI;
+see tests/golden/README.md). Deterministic: fixed seeds, CPU, float32.
+
+The reference is timm's own SwinTransformer (timm.models.swin_transformer), not a port of ours:
+  swin_pad.safetensors    28x28x1, patch 2 -> 14x14 tokens, window 4, 2 stages: both maps (14, 7) pad to
+                          whole windows and their odd blocks shift by 2 with the attention mask (the
+                          shift happens before the padding, as timm); patch merging pads 7 -> 8.
+                          Also 5 AdamW steps.
+  swin_clamp.safetensors  32x32x3, patch 4 -> 8x8 tokens, window 4, 3 stages: stage 0 shifts without
+                          padding; stages 1 and 2 (4x4, 2x2) fit one window, so timm clamps the window to
+                          the map (a 2x2 window and a 3x3 relative position table in stage 2) and never
+                          shifts.
+Each file holds
+  weights     "param.<timm name>"        (the weights, see perturb() below)
+  inputs      "input.images" [B, C, H, W], "input.labels" [B]
+  outputs     "out.logits", "out.loss"
+  gradients   "grad.<timm name>"         (of the mean cross-entropy loss)
+  training    "train.losses" [5]         (swin_pad only: loss before each of 5 AdamW steps on the same batch)
+and the config in the metadata (the keys of models::SwinConfig).
+"""
+import json
+import math
+import os
+
+import torch
+import timm
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ADAMW = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
+
+CONFIGS = {
+    "swin_pad": dict(
+        timm=dict(img_size=28, patch_size=2, in_chans=1, num_classes=10, embed_dim=16, depths=(2, 2),
+                  num_heads=(2, 4), window_size=4, mlp_ratio=4.0),
+        batch=2, adamw_steps=5),
+    "swin_clamp": dict(
+        timm=dict(img_size=32, patch_size=4, in_chans=3, num_classes=7, embed_dim=8, depths=(2, 2, 2),
+                  num_heads=(1, 2, 4), window_size=4, mlp_ratio=2.0),
+        batch=3, adamw_steps=0),
+}
+
+
+def perturb(model, gen):
+    """timm's init gives Linear weights and the relative position tables std 0.02, zero biases and unit
+    norms: attention is then nearly uniform and a mistake in a table index or a bias layout would hardly
+    show. Move every parameter to a scale where such mistakes change the outputs."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("relative_position_bias_table"):
+                p.copy_(torch.randn(p.shape, generator=gen))
+            elif name.endswith(".weight") and p.dim() == 2:
+                p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(p.shape[1]))
+            elif "norm" in name and name.endswith(".weight"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+            elif name.endswith(".bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+
+
+def make(name, spec):
+    torch.manual_seed(0)
+    cfg = spec["timm"]
+    model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False, drop_path_rate=0.0, **cfg)
+    perturb(model, torch.Generator().manual_seed(2))
+    model.train()  # no dropout or drop path in these configs, so train == eval numerically
+    tensors = {"param." + n: v.detach().clone().contiguous() for n, v in model.state_dict().items()}
+
+    gen = torch.Generator().manual_seed(1)
+    size = cfg["img_size"]
+    images = torch.randn(spec["batch"], cfg["in_chans"], size, size, generator=gen)
+    labels = torch.randint(0, cfg["num_classes"], (spec["batch"],), generator=gen)
+    tensors["input.images"] = images
+    tensors["input.labels"] = labels
+
+    logits = model(images)
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    tensors["out.logits"] = logits.detach().clone()
+    tensors["out.loss"] = loss.detach().clone().reshape(())
+    for n, prm in model.named_parameters():
+        tensors["grad." + n] = prm.grad.detach().clone().contiguous()
+
+    losses = []
+    if spec["adamw_steps"]:
+        opt = torch.optim.AdamW(model.parameters(), **ADAMW)  # one group: every parameter decays
+        for _ in range(spec["adamw_steps"]):
+            opt.zero_grad()
+            l = torch.nn.functional.cross_entropy(model(images), labels)
+            losses.append(l.item())
+            l.backward()
+            opt.step()
+        tensors["train.losses"] = torch.tensor(losses, dtype=torch.float32)
+
+    ours = dict(img_size=size, patch_size=cfg["patch_size"], in_chans=cfg["in_chans"],
+                num_classes=cfg["num_classes"], embed_dim=cfg["embed_dim"], depths=list(cfg["depths"]),
+                num_heads=list(cfg["num_heads"]), window_size=cfg["window_size"], mlp_ratio=cfg["mlp_ratio"])
+    meta = {"config": json.dumps(ours), "adamw": json.dumps(ADAMW), "torch": torch.__version__,
+            "timm": timm.__version__, "made_by": "tests/golden/make_swin.py"}
+    path = os.path.join(HERE, name + ".safetensors")
+    save_file(tensors, path, metadata=meta)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes): {len(tensors)} tensors, loss {loss.item():.6f}, "
+          f"losses {['%.6f' % x for x in losses]}")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    for name, spec in CONFIGS.items():
+        make(name, spec)
