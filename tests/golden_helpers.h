@@ -3,6 +3,8 @@
 // "out.logits" [B, classes], "out.loss", "grad.*" and optionally "train.losses" [5]:
 //   check_model_against_golden(model, golden)   loads param.* (strict), then checks logits, loss, every
 //                                               parameter's gradient and, when present, 5 AdamW steps
+//   check_logits_against_golden(model, golden)  the logits and the cross-entropy loss (returned, for backward)
+//   check_gradients_against_golden(model, g)    every parameter's gradient against grad.*, none left over
 //   scaled_error(a, e)                          worst |a - e| over the largest |e| (printed on failure)
 //   with_prefix(golden, "param.")               the tensors named prefix*, without the prefix
 // Leaves out building the model from the file's config (each model's test knows its own config).
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,29 +41,48 @@ inline nn::NamedTensors with_prefix(const SafetensorsFile& f, const std::string&
   return out;
 }
 
+// Model: an nn::Module with forward(images) -> logits. Checks the logits of input.images against
+// out.logits (1e-4 scaled error) and their cross-entropy with input.labels against out.loss (1e-5
+// relative); returns that loss.
+template <class Model>
+Tensor check_logits_against_golden(Model& model, const SafetensorsFile& g) {
+  Tensor logits = model.forward(g.get("input.images"));
+  double e_logits = scaled_error(logits, g.get("out.logits"));
+  CHECK_MESSAGE(e_logits <= 1e-4, "logits: scaled error " << e_logits);
+  Tensor loss = cross_entropy(logits, g.get("input.labels"));
+  CHECK(loss.item() == doctest::Approx(g.get("out.loss").item()).epsilon(1e-5));
+  return loss;
+}
+
+// After backward: every parameter's gradient against grad.<name> (1e-4 scaled error), and the file
+// holds no grad.* beyond them. check_own(name, grad), when given and returning true, has checked that
+// gradient itself (e.g. one that is rounding noise on both sides).
+template <class Model>
+void check_gradients_against_golden(
+    Model& model, const SafetensorsFile& g,
+    const std::function<bool(const std::string& name, const Tensor& grad)>& check_own = nullptr) {
+  int checked = 0;
+  for (auto& [pname, p] : model.named_parameters()) {
+    CAPTURE(pname);
+    REQUIRE(p.grad().defined());
+    if (!check_own || !check_own(pname, p.grad())) {
+      double e = scaled_error(p.grad(), g.get("grad." + pname));
+      CHECK_MESSAGE(e <= 1e-4, "gradient of " << pname << ": scaled error " << e);
+    }
+    ++checked;
+  }
+  CHECK(checked == static_cast<int>(with_prefix(g, "grad.").size()));
+}
+
 // Model: an nn::Module with forward(images) -> logits, built from the golden file's config.
 // Tolerances: logits and gradients 1e-4 scaled error, loss 1e-5 relative, each training loss 1e-4 relative.
 template <class Model>
 void check_model_against_golden(Model& model, const SafetensorsFile& g) {
   model.load_state_dict(with_prefix(g, "param."));  // strict: every timm name must exist here, and only those
   Tensor images = g.get("input.images"), labels = g.get("input.labels");
-
-  Tensor logits = model.forward(images);
-  double e_logits = scaled_error(logits, g.get("out.logits"));
-  CHECK_MESSAGE(e_logits <= 1e-4, "logits: scaled error " << e_logits);
-  Tensor loss = cross_entropy(logits, labels);
-  CHECK(loss.item() == doctest::Approx(g.get("out.loss").item()).epsilon(1e-5));
-
+  Tensor loss = check_logits_against_golden(model, g);
   loss.backward();
-  int checked = 0;
-  for (auto& [pname, p] : model.named_parameters()) {
-    CAPTURE(pname);
-    REQUIRE(p.grad().defined());
-    double e = scaled_error(p.grad(), g.get("grad." + pname));
-    CHECK_MESSAGE(e <= 1e-4, "gradient of " << pname << ": scaled error " << e);
-    ++checked;
-  }
-  CHECK(checked == static_cast<int>(with_prefix(g, "grad.").size()));
+  check_gradients_against_golden(model, g);
 
   if (!g.contains("train.losses")) return;
   // 5 AdamW steps on the same batch (lr 1e-3, wd 0.05 on every parameter, as the make scripts do).

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "apps/common/classify.h"
 #include "apps/common/flags.h"
 #include "apps/common/plot.h"
 #include "apps/common/progress.h"
@@ -258,6 +259,32 @@ TEST_CASE("flags: defaults and overrides") {
   on_off.parse(std::vector<std::string>{"demo", "--quick=false", "--distill=yes"});
   CHECK_FALSE(on_off.quick());
   CHECK(on_off.get_bool("distill"));
+}
+
+TEST_CASE("flags: comma lists and the training-loop options they fill") {
+  CHECK(split_list("a,b,,c") == std::vector<std::string>{"a", "b", "c"});
+  CHECK(split_list("").empty());
+  CHECK(split_list("one") == std::vector<std::string>{"one"});
+
+  Flags flags("app", "a test app", {{"train", "train"}});
+  flags.add_double("weight-decay", 0.3, "decay", "X").add_double("warmup", 2.5, "warmup", "EPOCHS");
+  add_loop_flags(flags, 7);
+  const char* argv[] = {"app", "train", "--epochs", "4", "--batch-size", "16", "--lr", "0.02", "--seed", "9",
+                        "--workers", "2", "--eval-every", "3"};
+  flags.parse(static_cast<int>(sizeof(argv) / sizeof(argv[0])), argv);
+  ClassifyOptions o = classify_options(flags);
+  CHECK(o.epochs == 4);
+  CHECK(o.batch_size == 16);
+  CHECK(o.lr == 0.02);
+  CHECK(o.seed == 9);
+  CHECK(o.weight_decay == 0.3);    // registered: the flag's default
+  CHECK(o.warmup_epochs == 2.5);
+  CHECK(o.workers == 2);
+  CHECK(o.eval_every_epochs == 3);
+  CHECK(o.log_every == 7);          // add_loop_flags' default
+  CHECK(o.label_smoothing == ClassifyOptions().label_smoothing);  // not registered: the struct's default
+  CHECK(o.clip_norm == ClassifyOptions().clip_norm);
+  CHECK(o.stop_after_steps == -1);
 }
 
 TEST_CASE("flags: mistakes are clear errors with the closest name") {

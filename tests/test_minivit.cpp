@@ -6,23 +6,13 @@
 #include "models/minivit.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
-#include "tests/helpers.h"
+#include "tests/golden_helpers.h"
 
 using namespace iris;
 using namespace iris::models;
+using testing::with_prefix;
 
 namespace {
-
-// Worst |a - e| relative to the largest |e| of the tensor.
-double scaled_error(const Tensor& a, const Tensor& e) {
-  std::vector<double> av = a.to_vector<double>(), ev = e.to_vector<double>();
-  double worst = 0, scale = 1e-30;
-  for (size_t i = 0; i < av.size(); ++i) {
-    worst = std::max(worst, std::fabs(av[i] - ev[i]));
-    scale = std::max(scale, std::fabs(ev[i]));
-  }
-  return worst / scale;
-}
 
 MiniVitConfig config_from(const SafetensorsFile& f) {
   json::Value c = json::parse(f.metadata.at("config"));
@@ -46,13 +36,6 @@ MiniVitConfig config_from(const SafetensorsFile& f) {
   return cfg;
 }
 
-nn::NamedTensors with_prefix(const SafetensorsFile& f, const std::string& prefix) {
-  nn::NamedTensors out;
-  for (auto& [k, v] : f.tensors)
-    if (k.rfind(prefix, 0) == 0) out.push_back({k.substr(prefix.size()), v});
-  return out;
-}
-
 void check_against_golden(const std::string& name) {
   CAPTURE(name);
   SafetensorsFile g = load_safetensors("tests/golden/" + name + ".safetensors");
@@ -60,31 +43,17 @@ void check_against_golden(const std::string& name) {
   // strict: every name of the file must exist here and every name here in the file
   model.load_state_dict(with_prefix(g, "param."));
   CHECK(model.state_dict().size() == with_prefix(g, "param.").size());
-  Tensor images = g.get("input.images"), labels = g.get("input.labels");
-
-  Tensor logits = model.forward(images);
-  double e_logits = scaled_error(logits, g.get("out.logits"));
-  CHECK_MESSAGE(e_logits <= 1e-4, "logits: scaled error " << e_logits);
-  Tensor loss = cross_entropy(logits, labels);
-  CHECK(loss.item() == doctest::Approx(g.get("out.loss").item()).epsilon(1e-5));
-
+  Tensor loss = testing::check_logits_against_golden(model, g);
   loss.backward();
-  int checked = 0;
-  for (auto& [pname, p] : model.named_parameters()) {  // unique parameters, first name (as PyTorch)
-    CAPTURE(pname);
-    REQUIRE(p.grad().defined());
-    if (pname.find("pre_mix.bias") != std::string::npos) {
-      // A per-head constant added before the softmax over keys cancels in it: the gradient is zero in exact
-      // arithmetic (both sides hold rounding noise), so compare magnitudes instead.
-      CHECK(max(abs(p.grad())).item() < 1e-5);
-      CHECK(max(abs(g.get("grad." + pname))).item() < 1e-5);
-    } else {
-      double e = scaled_error(p.grad(), g.get("grad." + pname));
-      CHECK_MESSAGE(e <= 1e-4, "gradient of " << pname << ": scaled error " << e);
-    }
-    ++checked;
-  }
-  CHECK(checked == static_cast<int>(with_prefix(g, "grad.").size()));
+  // unique parameters, first name (as PyTorch)
+  testing::check_gradients_against_golden(model, g, [&g](const std::string& pname, const Tensor& grad) {
+    if (pname.find("pre_mix.bias") == std::string::npos) return false;
+    // A per-head constant added before the softmax over keys cancels in it: the gradient is zero in exact
+    // arithmetic (both sides hold rounding noise), so compare magnitudes instead.
+    CHECK(max(abs(grad)).item() < 1e-5);
+    CHECK(max(abs(g.get("grad." + pname))).item() < 1e-5);
+    return true;
+  });
 }
 
 // A small MiniViT: 8x8 images, patch 2 (4x4 tokens), dim 8, 2 heads, 4 layers.

@@ -8,22 +8,14 @@
 #include "models/resnet.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
-#include "tests/helpers.h"
+#include "tests/golden_helpers.h"
 
 using namespace iris;
 using namespace iris::models;
+using testing::scaled_error;
+using testing::with_prefix;
 
 namespace {
-
-double scaled_error(const Tensor& a, const Tensor& e) {
-  std::vector<double> av = a.to_vector<double>(), ev = e.to_vector<double>();
-  double worst = 0, scale = 1e-30;
-  for (size_t i = 0; i < av.size(); ++i) {
-    worst = std::max(worst, std::fabs(av[i] - ev[i]));
-    scale = std::max(scale, std::fabs(ev[i]));
-  }
-  return worst / scale;
-}
 
 ResNetConfig config_from(const SafetensorsFile& f) {
   json::Value c = json::parse(f.metadata.at("config"));
@@ -37,13 +29,6 @@ ResNetConfig config_from(const SafetensorsFile& f) {
   cfg.in_chans = c["in_chans"].as_int();
   cfg.num_classes = c["num_classes"].as_int();
   return cfg;
-}
-
-nn::NamedTensors with_prefix(const SafetensorsFile& f, const std::string& prefix) {
-  nn::NamedTensors out;
-  for (auto& [k, v] : f.tensors)
-    if (k.rfind(prefix, 0) == 0) out.push_back({k.substr(prefix.size()), v});
-  return out;
 }
 
 void check_against_golden(const std::string& name) {
@@ -60,15 +45,7 @@ void check_against_golden(const std::string& name) {
   Tensor loss = sum(logits * g.get("input.weights"));
   CHECK(loss.item() == doctest::Approx(g.get("out.train_loss").item()).epsilon(1e-4));
   loss.backward();
-  int checked = 0;
-  for (auto& [pname, p] : model.named_parameters()) {
-    CAPTURE(pname);
-    REQUIRE(p.grad().defined());
-    double eg = scaled_error(p.grad(), g.get("grad." + pname));
-    CHECK_MESSAGE(eg <= 1e-4, "gradient of " << pname << ": scaled error " << eg);
-    ++checked;
-  }
-  CHECK(checked == static_cast<int>(with_prefix(g, "grad.").size()));
+  testing::check_gradients_against_golden(model, g);
   int buffers = 0;
   for (auto& [bname, b] : model.named_buffers()) {
     CAPTURE(bname);

@@ -7,23 +7,14 @@
 #include "data/json.h"
 #include "models/text_transformer.h"
 #include "nn/safetensors.h"
-#include "tests/helpers.h"
+#include "tests/golden_helpers.h"
 
 using namespace iris;
 using namespace iris::models;
+using testing::scaled_error;
+using testing::with_prefix;
 
 namespace {
-
-// Worst |a - e| relative to the largest |e| of the tensor.
-double scaled_error(const Tensor& a, const Tensor& e) {
-  std::vector<double> av = a.to_vector<double>(), ev = e.to_vector<double>();
-  double worst = 0, scale = 1e-30;
-  for (size_t i = 0; i < av.size(); ++i) {
-    worst = std::max(worst, std::fabs(av[i] - ev[i]));
-    scale = std::max(scale, std::fabs(ev[i]));
-  }
-  return worst / scale;
-}
 
 TextTransformerConfig config_from(const SafetensorsFile& f) {
   json::Value c = json::parse(f.metadata.at("config"));
@@ -39,13 +30,6 @@ TextTransformerConfig config_from(const SafetensorsFile& f) {
   return cfg;
 }
 
-nn::NamedTensors with_prefix(const SafetensorsFile& f, const std::string& prefix) {
-  nn::NamedTensors out;
-  for (auto& [k, v] : f.tensors)
-    if (k.rfind(prefix, 0) == 0) out.push_back({k.substr(prefix.size()), v});
-  return out;
-}
-
 void check_against_golden(const std::string& name) {
   CAPTURE(name);
   SafetensorsFile g = load_safetensors("tests/golden/" + name + ".safetensors");
@@ -57,15 +41,7 @@ void check_against_golden(const std::string& name) {
   Tensor loss = sum(features * g.get("input.weights"));
   CHECK(loss.item() == doctest::Approx(g.get("out.loss").item()).epsilon(1e-5));
   loss.backward();
-  int checked = 0;
-  for (auto& [pname, p] : model.named_parameters()) {
-    CAPTURE(pname);
-    REQUIRE(p.grad().defined());
-    double eg = scaled_error(p.grad(), g.get("grad." + pname));
-    CHECK_MESSAGE(eg <= 1e-4, "gradient of " << pname << ": scaled error " << eg);
-    ++checked;
-  }
-  CHECK(checked == static_cast<int>(with_prefix(g, "grad.").size()));
+  testing::check_gradients_against_golden(model, g);
 }
 
 TextTransformerConfig tiny() {

@@ -222,4 +222,36 @@ ClassifyResult train_classifier(nn::Module& model, const std::shared_ptr<const d
   return res;
 }
 
+void add_loop_flags(Flags& flags, int64_t log_every) {
+  flags.add_int("eval-every", 0, "evaluate every N epochs (0: only after the last)");
+  flags.add_int("workers", 0, "background data loader threads (0: batches are made between steps)");
+  flags.add_int("log-every", log_every, "a metrics.jsonl line every N steps");
+}
+
+ClassifyOptions classify_options(const Flags& flags) {
+  ClassifyOptions o;
+  o.epochs = flags.epochs();
+  o.batch_size = flags.batch_size();
+  o.lr = flags.lr();
+  o.seed = flags.seed();
+  o.resume = flags.resume();
+  o.device = flags.device();
+  auto number = [&](const char* name, double& field) {
+    if (flags.has(name)) field = flags.get_double(name);
+  };
+  auto integer = [&](const char* name, int64_t& field) {
+    if (flags.has(name)) field = flags.get_int(name);
+  };
+  number("weight-decay", o.weight_decay);
+  number("warmup", o.warmup_epochs);
+  number("label-smoothing", o.label_smoothing);
+  number("clip-norm", o.clip_norm);
+  if (flags.has("workers")) o.workers = static_cast<int>(flags.get_int("workers"));
+  integer("log-every", o.log_every);
+  integer("eval-every", o.eval_every_epochs);
+  integer("save-every", o.save_every);
+  integer("stop-after-steps", o.stop_after_steps);
+  return o;
+}
+
 }  // namespace iris

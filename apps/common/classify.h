@@ -2,7 +2,7 @@
 // AdamW with timm's decay groups, linear warmup + cosine schedule, label smoothing, gradient
 // clipping, a progress bar, per-epoch evaluation, metrics.jsonl, atomic checkpoints every epoch
 // (and every `save_every` steps), exact resume (mid-epoch too), and the pictures: training
-// curves and a grid of test predictions.
+// curves and a grid of test predictions; and the flags that fill its options.
 // Leaves out: mixed precision, multi-GPU; distillation losses themselves (apps pass batch_loss).
 #pragma once
 
@@ -49,6 +49,16 @@ struct ClassifyResult {
   std::vector<double> step_losses;       // every step's loss (of this process)
   bool stopped_early = false;            // stop_after_steps reached
 };
+
+// The flags of the training loop that davit and minivit register alike, in this order: --eval-every
+// (default 0: only after the last epoch), --workers (0), --log-every (`log_every`).
+void add_loop_flags(Flags& flags, int64_t log_every = 50);
+
+// ClassifyOptions filled from the shared flags (--epochs, --batch-size, --lr, --seed, --resume,
+// --device) and from those of --weight-decay, --warmup, --label-smoothing, --clip-norm, --workers,
+// --log-every, --eval-every, --save-every and --stop-after-steps the app registered (a flag it did not
+// register keeps the ClassifyOptions default). Apps then apply their own --quick/demo overrides.
+ClassifyOptions classify_options(const Flags& flags);
 
 // model(images [B, C, H, W]) -> logits [B, classes].
 ClassifyResult train_classifier(nn::Module& model, const std::shared_ptr<const data::Dataset>& train_set,

@@ -110,6 +110,9 @@ class Flags {
   bool help_requested_ = false;
 };
 
+// The items of a comma-separated list ("a,b,,c" -> {"a", "b", "c"}: empty items are dropped).
+std::vector<std::string> split_list(const std::string& text);
+
 // Levenshtein edit distance (insertions, deletions, substitutions), for "did you mean" hints.
 int edit_distance(const std::string& a, const std::string& b);
 // The candidate closest to `word` when it is close enough to be a likely typo, else "".

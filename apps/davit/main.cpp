@@ -66,9 +66,7 @@ Flags make_flags() {
   f.add_int("probe-scale", 1, "probe: glyph size, image pixels per font pixel (1: 5x7 letters, 2: 10x14)");
   f.add_string("probe-label", "pair", "probe: pair (the ordered pair of letters, glyphs^2 classes) or same "
                "(same/different letter)", "LABEL");
-  f.add_int("eval-every", 0, "evaluate every N epochs (0: only after the last)");
-  f.add_int("workers", 0, "background data loader threads (0: batches are made between steps)");
-  f.add_int("log-every", 50, "a metrics.jsonl line every N steps");
+  add_loop_flags(f);
   f.add_int("maps", 4, "test images in attention.png (0: no picture)");
   f.set_range("seeds", 1, 100);
   f.set_range("maps", 0, 16);
@@ -80,15 +78,6 @@ Flags make_flags() {
   f.set_default("lr", "0.002");
   f.set_default("data", data::fashion_mnist_dir());
   return f;
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 // ---- data -----------------------------------------------------------------------------------
@@ -365,20 +354,8 @@ struct RunResult {
 };
 
 ClassifyOptions train_options(const Flags& flags, uint64_t seed, int64_t train_size, bool ablate) {
-  ClassifyOptions o;
-  o.epochs = flags.epochs();
-  o.batch_size = flags.batch_size();
-  o.lr = flags.lr();
-  o.weight_decay = flags.get_double("weight-decay");
-  o.warmup_epochs = flags.get_double("warmup");
-  o.label_smoothing = flags.get_double("label-smoothing");
-  o.clip_norm = flags.get_double("clip-norm");
+  ClassifyOptions o = classify_options(flags);
   o.seed = seed;
-  o.workers = static_cast<int>(flags.get_int("workers"));
-  o.log_every = flags.get_int("log-every");
-  o.eval_every_epochs = flags.get_int("eval-every");
-  o.resume = flags.resume();
-  o.device = flags.device();
   if (flags.quick()) {
     if (!flags.is_set("epochs")) o.epochs = ablate ? 1 : 2;
     if (!flags.is_set("batch-size")) o.batch_size = 32;

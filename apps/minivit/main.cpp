@@ -88,9 +88,7 @@ Flags make_flags() {
             "order (0: all 60000)");
   f.add_int("test-subset", 0, "evaluate on the first N test images (0: all 10000)");
   f.add_int("grad-every", 5, "record the per-block gradient norms every N steps (0: never)");
-  f.add_int("eval-every", 0, "evaluate every N epochs (0: only after the last)");
-  f.add_int("workers", 0, "background data loader threads (0: batches are made between steps)");
-  f.add_int("log-every", 50, "a metrics.jsonl line every N steps");
+  add_loop_flags(f);
   f.set_range("share", 1, 1024);
   f.set_range("shift", 0, 8);
   f.set_range("grad-every", 0, 1000000);
@@ -101,14 +99,6 @@ Flags make_flags() {
   f.set_default("lr", "0.001");
   f.set_default("data", data::fashion_mnist_dir());
   return f;
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 bool is_distilled(const std::string& arm) { return arm == "minivit" || arm == "logit-kd" || arm == "single-layer"; }
@@ -285,19 +275,8 @@ Data load_data(const Flags& flags, const Budget& bud) {
 
 MiniVitTrainOptions train_options(const Flags& flags, const std::string& arm, int64_t train_size) {
   MiniVitTrainOptions o;
+  o.base = classify_options(flags);  // train_arm sets base.resume (never in ablate)
   ClassifyOptions& b = o.base;
-  b.epochs = flags.epochs();
-  b.batch_size = flags.batch_size();
-  b.lr = flags.lr();
-  b.weight_decay = flags.get_double("weight-decay");
-  b.warmup_epochs = flags.get_double("warmup");
-  b.label_smoothing = flags.get_double("label-smoothing");
-  b.clip_norm = flags.get_double("clip-norm");
-  b.seed = flags.seed();
-  b.workers = static_cast<int>(flags.get_int("workers"));
-  b.log_every = flags.get_int("log-every");
-  b.eval_every_epochs = flags.get_int("eval-every");
-  b.device = flags.device();
   o.grad_every = flags.get_int("grad-every");
   if (flags.quick()) {
     if (!flags.is_set("epochs")) b.epochs = 1;

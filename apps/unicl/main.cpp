@@ -80,15 +80,6 @@ Flags make_flags() {
   return f;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 std::string tokenizer_path(const Flags& flags) {
   std::string p = flags.get_string("tokenizer").empty() ? text::default_tokenizer_path() : flags.get_string("tokenizer");
   IRIS_CHECK(path_exists(p), "no tokenizer model at ", p, ": run `make tokenizer` (or `datagen corpus --out DIR` and "

@@ -149,21 +149,7 @@ void save_attention_grid(const std::string& path, models::VisionTransformer& mod
 int run_train(const Flags& flags, bool demo) {
   bool quick = flags.quick();
   int64_t subset = flags.get_int("train-subset");
-  ClassifyOptions o;
-  o.epochs = flags.epochs();
-  o.batch_size = flags.batch_size();
-  o.lr = flags.lr();
-  o.weight_decay = flags.get_double("weight-decay");
-  o.warmup_epochs = flags.get_double("warmup");
-  o.label_smoothing = flags.get_double("label-smoothing");
-  o.clip_norm = flags.get_double("clip-norm");
-  o.seed = flags.seed();
-  o.workers = static_cast<int>(flags.get_int("workers"));
-  o.log_every = flags.get_int("log-every");
-  o.save_every = flags.get_int("save-every");
-  o.stop_after_steps = flags.get_int("stop-after-steps");
-  o.resume = flags.resume();
-  o.device = flags.device();
+  ClassifyOptions o = classify_options(flags);
   int64_t test_subset = 0;
   bool augment = flags.get_bool("augment");
   if (demo) {  // under 2 minutes on 2 cores: the 7x7-patch model, two epochs over 44,000 images

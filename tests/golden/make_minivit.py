@@ -26,15 +26,14 @@ uniform and a mistake in a bias, norm or mixing layout would hardly show (see pe
 """
 import json
 import math
-import os
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import timm
-from safetensors.torch import save_file
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from golden_common import model_metadata, random_batch, record_classifier, save_golden
+
 BATCH = 2
 
 
@@ -170,21 +169,9 @@ def make_model_file(name, c):
         model = RefMiniVit(c)
     gen = torch.Generator().manual_seed(2)
     perturb(model, gen)
-    tensors = {"param." + k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    images = torch.rand(BATCH, c["in_chans"], c["img_size"], c["img_size"], generator=gen)
-    labels = torch.randint(0, c["num_classes"], (BATCH,), generator=gen)
-    tensors["input.images"], tensors["input.labels"] = images, labels
-    logits = model(images)
-    loss = F.cross_entropy(logits, labels)
-    loss.backward()
-    tensors["out.logits"] = logits.detach().clone()
-    tensors["out.loss"] = loss.detach().clone().reshape(())
-    for k, p in model.named_parameters():  # unique parameters, first name
-        tensors["grad." + k] = p.grad.detach().clone().contiguous()
-    meta = {"config": json.dumps(c), "torch": torch.__version__, "timm": timm.__version__,
-            "made_by": "tests/golden/make_minivit.py"}
-    path = os.path.join(HERE, name + ".safetensors")
-    save_file(tensors, path, metadata=meta)
+    images, labels = random_batch(gen, BATCH, c["in_chans"], c["img_size"], c["num_classes"], uniform=True)
+    tensors, loss, _ = record_classifier(model, images, labels)  # grad.*: unique parameters, first name
+    path = save_golden(name, tensors, model_metadata(c, "make_minivit.py", adamw=False))
     print(f"wrote {path}: {len(tensors)} tensors, loss {loss.item():.6f}")
 
 
@@ -254,8 +241,7 @@ def make_distill_file():
             assert v.grad is None, k
     meta = {"pairs": json.dumps(pairs), "weights": json.dumps(w), "torch": torch.__version__,
             "made_by": "tests/golden/make_minivit.py"}
-    path = os.path.join(HERE, "minivit_distill.safetensors")
-    save_file(tensors, path, metadata=meta)
+    path = save_golden("minivit_distill", tensors, meta)
     print(f"wrote {path}: {len(tensors)} tensors, total {total.item():.10f}")
 
 

@@ -21,16 +21,11 @@ Each file holds
   training    "train.losses" [5]         (swin_pad only: loss before each of 5 AdamW steps on the same batch)
 and the config in the metadata (the keys of models::SwinConfig).
 """
-import json
-import math
-import os
-
 import torch
 import timm
-from safetensors.torch import save_file
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ADAMW = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
+from golden_common import (model_metadata, perturb_linear_norm_bias, print_written, random_batch,
+                           record_classifier, save_golden)
 
 CONFIGS = {
     "swin_pad": dict(
@@ -44,65 +39,24 @@ CONFIGS = {
 }
 
 
-def perturb(model, gen):
-    """timm's init gives Linear weights and the relative position tables std 0.02, zero biases and unit
-    norms: attention is then nearly uniform and a mistake in a table index or a bias layout would hardly
-    show. Move every parameter to a scale where such mistakes change the outputs."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("relative_position_bias_table"):
-                p.copy_(torch.randn(p.shape, generator=gen))
-            elif name.endswith(".weight") and p.dim() == 2:
-                p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(p.shape[1]))
-            elif "norm" in name and name.endswith(".weight"):
-                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
-            elif name.endswith(".bias"):
-                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
-
-
 def make(name, spec):
     torch.manual_seed(0)
     cfg = spec["timm"]
     model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False, drop_path_rate=0.0, **cfg)
-    perturb(model, torch.Generator().manual_seed(2))
+    # timm's init (Linear weights and the relative position tables std 0.02, zero biases, unit norms) leaves attention nearly uniform,
+    # where a mistake in a table index or a bias layout would hardly show: move every parameter to a scale where it does.
+    perturb_linear_norm_bias(model, torch.Generator().manual_seed(2), position_tables=True)
     model.train()  # no dropout or drop path in these configs, so train == eval numerically
-    tensors = {"param." + n: v.detach().clone().contiguous() for n, v in model.state_dict().items()}
-
-    gen = torch.Generator().manual_seed(1)
     size = cfg["img_size"]
-    images = torch.randn(spec["batch"], cfg["in_chans"], size, size, generator=gen)
-    labels = torch.randint(0, cfg["num_classes"], (spec["batch"],), generator=gen)
-    tensors["input.images"] = images
-    tensors["input.labels"] = labels
-
-    logits = model(images)
-    loss = torch.nn.functional.cross_entropy(logits, labels)
-    loss.backward()
-    tensors["out.logits"] = logits.detach().clone()
-    tensors["out.loss"] = loss.detach().clone().reshape(())
-    for n, prm in model.named_parameters():
-        tensors["grad." + n] = prm.grad.detach().clone().contiguous()
-
-    losses = []
-    if spec["adamw_steps"]:
-        opt = torch.optim.AdamW(model.parameters(), **ADAMW)  # one group: every parameter decays
-        for _ in range(spec["adamw_steps"]):
-            opt.zero_grad()
-            l = torch.nn.functional.cross_entropy(model(images), labels)
-            losses.append(l.item())
-            l.backward()
-            opt.step()
-        tensors["train.losses"] = torch.tensor(losses, dtype=torch.float32)
+    images, labels = random_batch(torch.Generator().manual_seed(1), spec["batch"], cfg["in_chans"], size,
+                                  cfg["num_classes"])
+    tensors, loss, losses = record_classifier(model, images, labels, adamw_steps=spec["adamw_steps"])
 
     ours = dict(img_size=size, patch_size=cfg["patch_size"], in_chans=cfg["in_chans"],
                 num_classes=cfg["num_classes"], embed_dim=cfg["embed_dim"], depths=list(cfg["depths"]),
                 num_heads=list(cfg["num_heads"]), window_size=cfg["window_size"], mlp_ratio=cfg["mlp_ratio"])
-    meta = {"config": json.dumps(ours), "adamw": json.dumps(ADAMW), "torch": torch.__version__,
-            "timm": timm.__version__, "made_by": "tests/golden/make_swin.py"}
-    path = os.path.join(HERE, name + ".safetensors")
-    save_file(tensors, path, metadata=meta)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes): {len(tensors)} tensors, loss {loss.item():.6f}, "
-          f"losses {['%.6f' % x for x in losses]}")
+    path = save_golden(name, tensors, model_metadata(ours, "make_swin.py"))
+    print_written(path, tensors, loss, losses)
 
 
 if __name__ == "__main__":
