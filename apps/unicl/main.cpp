@@ -337,7 +337,7 @@ int run_ablate(const Flags& flags) {
                   r.metrics.probe, zeroshot, static_cast<long long>(r.params), r.seconds);
     table << row;
     std::cerr << "unicl ablate: " << arm << ": top-1 " << r.metrics.top1 << ", probe " << r.metrics.probe
-              << (r.metrics.zeroshot >= 0 ? ", zero-shot " + std::to_string(r.metrics.zeroshot) : std::string()) << "\n";
+              << (r.metrics.zeroshot >= 0 ? std::string(", zero-shot ") + zeroshot : std::string()) << "\n";
   }
   TrainOptions used = train_options(flags, true);
   std::ofstream md(run.path("ablation.md"));
