@@ -1,8 +1,11 @@
 // iris_bench: the engine's speed, in the same shapes as bench/torch_ref.py.
-//   build/bin/iris_bench [gemm] [attention] [vit_small] [vit_tiny] [deit_small] [--quick] [--device cuda]
-// With no names it runs the first four (deit_small, 224x224 batch 64, is for GPUs: name it). Prints a
+//   build/bin/iris_bench [gemm] [attention] [vit_small] [vit_tiny] [davit_slope] [deit_small] [--quick] [--device cuda]
+// With no names it runs all but deit_small (224x224 batch 64, for GPUs: name it). Prints a
 // table on stderr and JSON lines on stdout:
 //   {"bench": "gemm_sq1024", "value": 212.3, "unit": "GFLOP/s", "frac_peak": 0.71, "peak": 300.1}
+// davit_slope is a complexity check (no PyTorch twin): how the time of a DaViT channel block, a DaViT
+// window block and a ViT (global attention) block grows with the number of tokens N, as a log-log slope
+// (one thread on the CPU).
 // On the CPU the FMA peak is probed before each group, so a throttled host shows up as a low peak,
 // not as a slow kernel. With --device cuda every group runs on the GPU (each timed call ends with
 // cuda::synchronize()); attention adds the unfused form (matmul, softmax, matmul) beside the fused
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "bench/peak.h"
+#include "models/davit.h"
 #include "models/vit.h"
 #include "nn/optim.h"
 #include "tensor/backend.h"
@@ -193,6 +197,98 @@ void bench_vit(const std::string& name) {
 #endif
 }
 
+// Least-squares slope of log(time) against log(tokens): time ~ tokens^slope.
+double loglog_slope(const std::vector<double>& tokens, const std::vector<double>& seconds) {
+  const size_t n = tokens.size();
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < n; ++i) mx += std::log(tokens[i]) / n, my += std::log(seconds[i]) / n;
+  double sxy = 0, sxx = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double dx = std::log(tokens[i]) - mx;
+    sxy += dx * (std::log(seconds[i]) - my);
+    sxx += dx * dx;
+  }
+  return sxy / sxx;
+}
+
+// Forward + backward of one block at 4 token maps (8x8 .. 32x32, dim 64, 4 heads = 4 channel groups,
+// batch 8, 7x7 windows with zero padding to whole windows, MLP ratio 4): the channel and window blocks
+// should grow like N (slope about 1), global attention like N^2 once the N^2 attention outweighs
+// the per-token layers (qkv, proj, MLP: about 49k multiply-adds per token against 2 N dim for attention,
+// so the cross-over is near N = 380 and the fitted slope over 64..1024 tokens stays below 2;
+// "end slope" is the slope between the two largest maps, closer to the asymptote).
+void bench_davit_slope() {
+  const int64_t batch = 8, dim = 64, heads = 4, window = 7;
+  const std::vector<int64_t> sides = {8, 16, 24, 32};  // token maps side x side, N = side^2
+  // One thread on the CPU: the slope is about the algorithm, and on a busy host every OpenMP barrier can
+  // wait for a time slice, which swamps the small maps (measured beside a 2-job build on 2 cores: with 2
+  // threads the slopes came out anywhere from -0.2 to 1.7; with one thread channel 0.9-1.15, window
+  // 0.75-0.9, global 1.65-1.72 over five runs). Restored on the way out.
+  struct ThreadsGuard {
+    int saved = num_threads();
+    ~ThreadsGuard() { set_num_threads(saved); }
+  } threads_guard;
+  if (g_device.is_cpu()) set_num_threads(1);
+  std::fprintf(stderr,
+               "davit_slope (forward + backward, batch %lld, dim %lld, %lld heads, window %lld, %d thread%s)%s\n",
+               (long long)batch, (long long)dim, (long long)heads, (long long)window, num_threads(),
+               num_threads() == 1 ? "" : "s",
+               g_device.is_cuda() ? " on the GPU" : "");
+  manual_seed(0);
+  auto channel = std::make_shared<models::DavitBlock>(models::AttnKind::channel, dim, heads, window, 4.0, true, true,
+                                                      0.0, 1e-5);
+  auto spatial = std::make_shared<models::DavitBlock>(models::AttnKind::spatial, dim, heads, window, 4.0, true, true,
+                                                      0.0, 1e-5);
+  auto global = std::make_shared<models::Block>(dim, heads, 4.0, true, 0.0, 0.0, 1e-6);
+  struct Arm {
+    const char* name;   // in the table and the JSON names
+    const char* slope;  // the JSON name of its slope
+    nn::Module* block;
+    bool map_input;     // [B, H, W, C] (DaViT) or [B, N, C] (ViT)
+  };
+  const std::vector<Arm> arms = {{"channel", "davit_channel_slope", channel.get(), true},
+                                 {"window", "davit_window_slope", spatial.get(), true},
+                                 {"global", "global_attention_slope", global.get(), false}};
+  // "padded": the tokens the window block really attends over, the map zero-padded to whole windows
+  // (8x8 -> 14x14): at small maps padding makes the window block's slope fall below 1.
+  std::fprintf(stderr, "  %-8s %6s %7s %10s %10s\n", "block", "N", "padded", "ms", "us/token");
+  for (const Arm& arm : arms) {
+    arm.block->to(g_device);
+    std::vector<double> tokens, seconds;
+    for (int64_t side : sides) {
+      const int64_t n = side * side;
+      // x: [B, side, side, C] or [B, N, C]; a leaf with grad, as a block inside a network sees it
+      Tensor x = (arm.map_input ? randn({batch, side, side, dim}) : randn({batch, n, dim})).to(g_device);
+      x.requires_grad_();
+      double sec = time_median([&] {
+        Tensor out = arm.block->forward(x);
+        sum(out).backward();
+      }, g_quick ? 0.15 : 0.4);
+      tokens.push_back(static_cast<double>(n));
+      seconds.push_back(sec);
+      const int64_t padded_side = arm.block == spatial.get() ? (side + window - 1) / window * window : side;
+      std::fprintf(stderr, "  %-8s %6lld %7lld %10.2f %10.1f\n", arm.name, (long long)n,
+                   (long long)(padded_side * padded_side), sec * 1e3, sec * 1e6 / n);
+      std::printf("{\"bench\": \"davit_slope_%s_n%lld\", \"value\": %.6g, \"unit\": \"ms\", \"tokens\": %lld, "
+                  "\"batch\": %lld, \"dim\": %lld%s}\n",
+                  arm.name, (long long)n, sec * 1e3, (long long)n, (long long)batch, (long long)dim,
+                  device_extra().c_str());
+      std::fflush(stdout);
+    }
+    double slope = loglog_slope(tokens, seconds);
+    const size_t last = tokens.size() - 1;
+    double end_slope = std::log(seconds[last] / seconds[last - 1]) / std::log(tokens[last] / tokens[last - 1]);
+    std::fprintf(stderr, "  %-8s slope %.2f (end slope %.2f)\n", arm.name, slope, end_slope);
+    char extra[200];
+    std::snprintf(extra, sizeof extra, ", \"end_slope\": %.4f, \"tokens\": [%lld, %lld, %lld, %lld], \"threads\": %d",
+                  end_slope, (long long)tokens[0], (long long)tokens[1], (long long)tokens[2], (long long)tokens[3],
+                  num_threads());
+    std::printf("{\"bench\": \"%s\", \"value\": %.6g, \"unit\": \"log-log slope\"%s%s}\n", arm.slope, slope, extra,
+                device_extra().c_str());
+    std::fflush(stdout);
+  }
+}
+
 // Fails early, in one line, when the device cannot be used (a CPU-only build, no GPU, no cuda:N).
 void check_device(Device d) {
   if (d.is_cpu()) return;
@@ -219,9 +315,13 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--quick") g_quick = true;
     else if (a == "--help" || a == "-h") {
-      std::cout << "iris_bench [gemm] [attention] [vit_small] [vit_tiny] [deit_small] [--quick] [--device cpu|cuda|cuda:N]\n"
+      std::cout << "iris_bench [gemm] [attention] [vit_small] [vit_tiny] [davit_slope] [deit_small] [--quick]"
+                   " [--device cpu|cuda|cuda:N]\n"
                    "  JSON lines on stdout, a table on stderr; threads from IRIS_NUM_THREADS\n"
-                   "  no names: the first four groups (deit_small, 224x224 batch 64, only when named)\n";
+                   "  no names: every group but deit_small (224x224 batch 64, only when named)\n"
+                   "  davit_slope: time ~ tokens^slope of a DaViT channel block, a DaViT window block and a\n"
+                   "    global-attention (ViT) block, forward + backward at 64, 256, 576 and 1024 tokens\n"
+                   "    (on the CPU with one thread whatever IRIS_NUM_THREADS says)\n";
       return 0;
     } else if (a == "--device" || a.rfind("--device=", 0) == 0) {
       if (a == "--device") {
@@ -233,7 +333,8 @@ int main(int argc, char** argv) {
       } else {
         device = a.substr(9);
       }
-    } else if (a == "gemm" || a == "attention" || a == "vit_small" || a == "vit_tiny" || a == "deit_small") {
+    } else if (a == "gemm" || a == "attention" || a == "vit_small" || a == "vit_tiny" || a == "davit_slope" ||
+               a == "deit_small") {
       which.push_back(a);
     } else {
       std::cerr << "iris_bench: unknown argument '" << a << "' (try --help)\n";
@@ -253,6 +354,7 @@ int main(int argc, char** argv) {
     if (want("attention")) bench_attention();
     if (want("vit_small")) bench_vit("vit_small");
     if (want("vit_tiny")) bench_vit("vit_tiny");
+    if (want("davit_slope")) bench_davit_slope();
     if (!which.empty() && want("deit_small")) bench_vit("deit_small");
   } catch (const std::exception& e) {
     std::cerr << "iris_bench: error: " << e.what() << "\n";

@@ -4,7 +4,7 @@
 // channel attention against a loop written from the paper's formula, parameter counts and FLOPs of the
 // published sizes, the ablation arms, attention maps, the corner probe's data, and the errors a wrong
 // input or config gives.
-// Left out: a full DaViT-Tiny forward against timm (its weights would be a 110 MB golden file).
+// The full-size DaViT-Tiny forward against timm is in tests/test_davit_tiny.cpp (formula weights, no 110 MB file).
 #include "data/json.h"
 #include "data/synth/probe.h"
 #include "models/davit.h"
