@@ -300,12 +300,7 @@ DaVit::DaVit(const DavitConfig& c, Generator* gen) : Module("DaVit"), cfg(c) {
   head = register_module("head", std::make_shared<DavitHead>(c.embed_dims.back(), c.num_classes, c.drop_rate, c.ln_eps, gen));
 
   // timm's init: every Linear ~ trunc_normal(std 0.02) with zero bias; convolutions keep PyTorch's default.
-  for (auto& [name, m] : named_modules()) {
-    if (auto* lin = dynamic_cast<nn::Linear*>(m)) {
-      nn::init::trunc_normal_(lin->weight, 0.02, 0.0, -2.0, 2.0, gen);
-      if (lin->bias.defined()) nn::init::zeros_(lin->bias);
-    }
-  }
+  nn::init_linears_trunc_normal(*this, 0.02, gen);
 }
 
 Tensor DaVit::forward_features(const Tensor& images) {

@@ -217,14 +217,7 @@ MiniVit::MiniVit(const MiniVitConfig& c, Generator* gen) : Module("MiniVit"), cf
 
   // timm's init: every Linear ~ trunc_normal(std 0.02) with zero bias (the head mixing included, as the
   // MiniViT code). Shared Linears appear under several names: each is drawn once.
-  std::vector<const nn::Linear*> done;
-  for (auto& [name, m] : named_modules()) {
-    auto* lin = dynamic_cast<nn::Linear*>(m);
-    if (!lin || std::find(done.begin(), done.end(), lin) != done.end()) continue;
-    done.push_back(lin);
-    nn::init::trunc_normal_(lin->weight, 0.02, 0.0, -2.0, 2.0, gen);
-    if (lin->bias.defined()) nn::init::zeros_(lin->bias);
-  }
+  nn::init_linears_trunc_normal(*this, 0.02, gen);
 }
 
 int64_t MiniVit::depth() const { return cfg.vit.depth; }

@@ -275,12 +275,7 @@ SwinTransformer::SwinTransformer(const SwinConfig& c, const SwinBlockBuilder& bu
 
   // timm's init: every Linear ~ trunc_normal(std 0.02) with zero bias (the relative position tables
   // were drawn the same way at construction); convolutions keep PyTorch's default.
-  for (auto& [name, m] : named_modules()) {
-    if (auto* lin = dynamic_cast<nn::Linear*>(m)) {
-      nn::init::trunc_normal_(lin->weight, 0.02, 0.0, -2.0, 2.0, gen);
-      if (lin->bias.defined()) nn::init::zeros_(lin->bias);
-    }
-  }
+  nn::init_linears_trunc_normal(*this, 0.02, gen);
 }
 
 Tensor SwinTransformer::forward_features(const Tensor& images) {

@@ -120,12 +120,7 @@ VisionTransformer::VisionTransformer(const VitConfig& c, Generator* gen) : Modul
   head = register_module("head", std::make_shared<nn::Linear>(D, c.num_classes, true, gen));
 
   // timm's init: every Linear ~ trunc_normal(std 0.02) with zero bias.
-  for (auto& [name, m] : named_modules()) {
-    if (auto* lin = dynamic_cast<nn::Linear*>(m)) {
-      nn::init::trunc_normal_(lin->weight, 0.02, 0.0, -2.0, 2.0, gen);
-      if (lin->bias.defined()) nn::init::zeros_(lin->bias);
-    }
-  }
+  nn::init_linears_trunc_normal(*this, 0.02, gen);
 }
 
 Tensor VisionTransformer::embed(const Tensor& images) {

@@ -2,6 +2,7 @@
 // as PyTorch does; forwards are a few op calls.
 #include "nn/layers.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/init.h"
@@ -220,6 +221,17 @@ Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const
   opts.mask = allowed;
   Tensor o = scaled_dot_product_attention(heads(q, L), heads(k, S), heads(v, S), opts);  // [B, H, L, D]
   return out_proj->forward(o.permute({0, 2, 1, 3}).reshape({B, L, E}));
+}
+
+void init_linears_trunc_normal(Module& root, double std, Generator* gen) {
+  std::vector<const Linear*> done;
+  for (auto& [name, m] : root.named_modules()) {
+    auto* lin = dynamic_cast<Linear*>(m);
+    if (!lin || std::find(done.begin(), done.end(), lin) != done.end()) continue;
+    done.push_back(lin);
+    init::trunc_normal_(lin->weight, std, 0.0, -2.0, 2.0, gen);
+    if (lin->bias.defined()) init::zeros_(lin->bias);
+  }
 }
 
 }  // namespace iris::nn

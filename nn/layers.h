@@ -127,4 +127,9 @@ class MultiheadAttention : public Module {
   Generator* gen;
 };
 
+// timm's init of a whole model: every Linear under `root` ~ trunc_normal(std, bounds ±2) with zero
+// bias, in module order; a Linear registered under several names (shared weights) is drawn once.
+// Other layers keep the init they were built with.
+void init_linears_trunc_normal(Module& root, double std = 0.02, Generator* gen = nullptr);
+
 }  // namespace iris::nn

@@ -121,6 +121,26 @@ TEST_CASE("layers compute what their ops say") {
   CHECK_THROWS_WITH_SUBSTR(Module().forward(x), "no single-input forward");
 }
 
+TEST_CASE("timm's Linear init draws each Linear once, shared ones too") {
+  Generator build(3);
+  auto a = std::make_shared<Linear>(4, 3, true, &build), b = std::make_shared<Linear>(3, 2, true, &build);
+  ModuleList<Linear> list;
+  list.push_back(a), list.push_back(b), list.push_back(a);  // a is shared: registered twice
+  Generator g(7), ref(7);
+  init_linears_trunc_normal(list, 0.02, &g);
+  Tensor wa = empty({3, 4}), wb = empty({2, 3});
+  init::trunc_normal_(wa, 0.02, 0.0, -2.0, 2.0, &ref);
+  init::trunc_normal_(wb, 0.02, 0.0, -2.0, 2.0, &ref);
+  CHECK(max(abs(a->weight - wa)).item() == 0.0);
+  CHECK(max(abs(b->weight - wb)).item() == 0.0);
+  CHECK(max(abs(a->bias)).item() == 0.0);
+  CHECK(max(abs(b->bias)).item() == 0.0);
+  Tensor next_g = empty({5}), next_ref = empty({5});  // both streams are at the same place: a drawn once
+  init::normal_(next_g, 0.0, 1.0, &g);
+  init::normal_(next_ref, 0.0, 1.0, &ref);
+  CHECK(max(abs(next_g - next_ref)).item() == 0.0);
+}
+
 TEST_CASE("initialisers have the right statistics") {
   Generator g(1);
   Tensor w = empty({256, 512});
