@@ -4,7 +4,9 @@
 // Fully masked rows: a query row in which every key is forbidden (by the mask, the causal rule, or
 // -inf in the bias) has no distribution to attend with. PyTorch's math path gives NaN there in
 // older versions; iris defines the row's output as zeros and every gradient through it as zero
-// (never NaN). Leaves out: a fused kernel (a later issue; this function keeps its contract).
+// (never NaN). Without mask, bias or dropout one fused kernel runs instead (tensor/backend.h
+// attention). packed_qkv_attention is multi-head self-attention read straight from a fused QKV
+// projection. Leaves out: key padding as lengths (pass a mask).
 #include "autograd/op_util.h"
 
 namespace iris {
@@ -57,13 +59,21 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                     Shape(v.shape().begin(), v.shape().end() - 2) == batch;
   if (!opts.mask.defined() && !opts.bias.defined() && opts.dropout_p == 0.0 && same_batch && S > 0 && L > 0) {
     const int64_t B = numel_of(batch), Ev = v.shape()[v.dim() - 1];
+    // A backend that takes views reads [B, L, E] and [B, H, L, E] operands in place (heads sliced
+    // out of a packed projection stay where they are); otherwise everything becomes [B, L, E] contiguous.
+    const bool views = backend(q.device()).attention_takes_views() && (q.dim() == 3 || q.dim() == 4);
     auto as3 = [&](const Tensor& t) {
-      Tensor c = detail::contiguous_nograd(t.detach());
+      Tensor d = t.detach();
+      if (views) return d.strides().back() == 1 || d.shape().back() <= 1 ? d : detail::contiguous_nograd(d);
+      Tensor c = detail::contiguous_nograd(d);
       return make_view(c, {B, c.shape()[c.dim() - 2], c.shape()[c.dim() - 1]},
                        contiguous_strides({B, c.shape()[c.dim() - 2], c.shape()[c.dim() - 1]}), c.offset());
     };
     Tensor q3 = as3(q), k3 = as3(k), v3 = as3(v);
-    Tensor out = empty({B, L, Ev}, {q.dtype(), q.device()});
+    Shape out_operand = views ? batch : Shape{B};
+    out_operand.push_back(L);
+    out_operand.push_back(Ev);
+    Tensor out = empty(out_operand, {q.dtype(), q.device()});
     Tensor lse = empty({B, L}, {q.dtype(), q.device()});
     backend(q.device()).attention(q3, k3, v3, scale, opts.causal, out, lse);
     Shape out_shape = batch;
@@ -125,6 +135,52 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   }
   if (opts.dropout_p > 0.0) weights = dropout(weights, opts.dropout_p, true, opts.generator);
   return matmul(weights, v);
+}
+
+// ---- multi-head self-attention from a packed QKV projection -----------------------------------
+
+Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOptions& opts) {
+  const char* op = "packed_qkv_attention";
+  IRIS_CHECK(qkv.defined(), op, ": qkv is undefined");
+  IRIS_CHECK(qkv.dim() == 3, op, ": qkv must be [B, N, 3 * D] (a fused QKV projection), got shape ",
+             shape_str(qkv.shape()));
+  detail::check_floating(op, qkv);
+  IRIS_CHECK(heads > 0, op, ": heads must be positive, got ", heads);
+  const int64_t B = qkv.shape()[0], N = qkv.shape()[1], width = qkv.shape()[2];
+  IRIS_CHECK(width % (3 * heads) == 0, op, ": the last dim of qkv ", shape_str(qkv.shape()),
+             " must be 3 * heads * head_dim with heads = ", heads);
+  const int64_t D = width / 3, hd = D / heads;
+  const bool fused = backend(qkv.device()).attention_takes_views() && !opts.mask.defined() && !opts.bias.defined() &&
+                     opts.dropout_p == 0.0 && B > 0 && N > 0 && hd > 0;
+  if (!fused) {
+    // [B, N, 3D] -> [B, N, 3, H, hd] -> [3, B, H, N, hd]; attention per head; [B, H, N, hd] -> [B, N, D]
+    Tensor t = qkv.reshape({B, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
+    Tensor o = scaled_dot_product_attention(t.select(0, 0), t.select(0, 1), t.select(0, 2), opts);
+    return o.transpose(1, 2).reshape({B, N, D});
+  }
+  IRIS_CHECK(std::isfinite(opts.scale), op, ": scale must be finite, got ", opts.scale);
+  const double scale = opts.scale != 0.0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(hd));
+  const bool causal = opts.causal;
+  // part `which` (0 q, 1 k, 2 v) of a [B, N, 3D] buffer as a [B, H, N, hd] view
+  auto part = [=](const Tensor& base, int64_t which) {
+    return make_view(base, {B, heads, N, hd}, {N * 3 * D, hd, 3 * D, 1}, base.offset() + which * D);
+  };
+  Tensor x = detail::contiguous_nograd(qkv.detach());
+  Tensor out = empty({B, N, D}, {qkv.dtype(), qkv.device()});
+  Tensor out4 = make_view(out, {B, heads, N, hd}, {N * D, hd, D, 1}, out.offset());  // heads merged in place
+  Tensor lse = empty({B, heads, N}, {qkv.dtype(), qkv.device()});
+  backend(qkv.device()).attention(part(x, 0), part(x, 1), part(x, 2), scale, causal, out4, lse);
+  Tensor result = make_view(out, out.shape(), out.strides(), out.offset());
+  return record("PackedQkvAttentionBackward", result, {qkv},
+                [x, out4, lse, part, scale, causal, B, N, D, heads, hd](const Tensor& g) {
+                  Tensor gc = detail::contiguous_nograd(g);  // [B, N, D]
+                  Tensor g4 = make_view(gc, {B, heads, N, hd}, {N * D, hd, D, 1}, gc.offset());
+                  // every element of the [B, N, 3D] gradient is written: q, k and v parts are disjoint
+                  Tensor gx = empty({B, N, 3 * D}, {x.dtype(), x.device()});
+                  backend(g.device()).attention_backward(part(x, 0), part(x, 1), part(x, 2), out4, lse, g4, scale,
+                                                         causal, part(gx, 0), part(gx, 1), part(gx, 2));
+                  return std::vector<Tensor>{gx};
+                });
 }
 
 }  // namespace iris

@@ -176,6 +176,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // weight: [C, Cout/groups, kh, kw] (PyTorch's layout for transposed convolution).
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), Size2 stride = 1,
                         Size2 padding = 0, Size2 output_padding = 0, int64_t groups = 1, Size2 dilation = 1);
+// autograd/depthwise_nhwc.cpp. Channels-last depthwise conv, stride 1: x [N, H, W, C], weight
+// [C, 1, kh, kw] (an nn::Conv2d's with groups = C), bias [C] or undefined -> [N, Ho, Wo, C].
+// Equals conv2d(x.permute({0, 3, 1, 2}), weight, bias, 1, padding, 1, C).permute({0, 2, 3, 1})
+// without the permute copies (one fused kernel where the backend has it).
+Tensor depthwise_conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), Size2 padding = 0);
 
 // autograd/pool.cpp. stride defaults to the kernel size (pass 0).
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride = 0, Size2 padding = 0, Size2 dilation = 1,
@@ -208,6 +213,13 @@ struct AttentionOptions {
 };
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const AttentionOptions& opts = {});
+// Multi-head self-attention straight from a fused QKV projection, as timm's ViT lays it out:
+// qkv [B, N, 3 * D] read as [B, N, 3, heads, D / heads] -> out [B, N, D] with the heads merged
+// ([B, N, heads, D / heads]), ready for the output projection. Equal to splitting, permuting,
+// calling scaled_dot_product_attention and merging, which it does itself where the backend cannot
+// take strided views or opts has a mask, bias or dropout; otherwise one fused node reads q, k, v
+// in place and its backward writes the gradient of qkv directly (no permute copies, no zeros).
+Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOptions& opts = {});
 
 // ---- losses as ops (autograd/losses.cpp) ---------------------------------------------------
 enum class Reduction { none, mean, sum };

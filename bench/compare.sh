@@ -20,7 +20,7 @@ export IRIS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 out=runs/bench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 echo "bench-compare: $threads threads; PyTorch from $($py -c 'import torch; print(torch.__version__, torch.__file__)')" >&2
-for group in gemm attention vit_small vit_tiny; do
+for group in gemm attention vit_small vit_tiny davit_mini; do
   echo "== $group: iris" >&2
   "$build/bin/iris_bench" $group ${QUICK:+--quick} >> "$out/iris.jsonl"
   echo "== $group: PyTorch" >&2

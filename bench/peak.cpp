@@ -1,5 +1,7 @@
 // FMA peak probe: 12 independent accumulator chains per thread hide the FMA latency (4-5 cycles
-// on two ports), so the loop runs at the throughput limit.
+// on two ports), so the loop runs at the throughput limit. The chains start from different values
+// and pass through an empty asm each step: identical chains were once merged by GCC into one, so
+// the loop ran one latency-bound FMA while the flop count assumed twelve (a "peak" 1.5x too high).
 #include "bench/peak.h"
 
 #include <immintrin.h>
@@ -17,12 +19,16 @@ constexpr long kInner = 1 << 14;
 // Twelve named accumulators (an array indexed in a loop may live in memory and measure the
 // store-forwarding latency instead of the FMA units).
 #define IRIS_FMA_CHAINS(FMA, V)                                                                  \
-  V x0 = a, x1 = a, x2 = a, x3 = a, x4 = a, x5 = a, x6 = a, x7 = a, x8 = a, x9 = a, x10 = a, x11 = a; \
+  V x0 = a, x1 = b, x2 = FMA(a, a, b), x3 = FMA(b, b, a), x4 = FMA(a, b, a), x5 = FMA(a, a, a);      \
+  V x6 = FMA(b, a, x2), x7 = FMA(b, b, x3), x8 = FMA(a, b, x4), x9 = FMA(a, x5, b);                 \
+  V x10 = FMA(x6, a, b), x11 = FMA(x7, b, a);                                                     \
   for (long r = 0; r < reps; ++r)                                                                \
     for (long i = 0; i < kInner; ++i) {                                                          \
       x0 = FMA(x0, a, b), x1 = FMA(x1, a, b), x2 = FMA(x2, a, b), x3 = FMA(x3, a, b);            \
       x4 = FMA(x4, a, b), x5 = FMA(x5, a, b), x6 = FMA(x6, a, b), x7 = FMA(x7, a, b);            \
       x8 = FMA(x8, a, b), x9 = FMA(x9, a, b), x10 = FMA(x10, a, b), x11 = FMA(x11, a, b);        \
+      __asm__ volatile("" : "+x"(x0), "+x"(x1), "+x"(x2), "+x"(x3), "+x"(x4), "+x"(x5));         \
+      __asm__ volatile("" : "+x"(x6), "+x"(x7), "+x"(x8), "+x"(x9), "+x"(x10), "+x"(x11));       \
     }                                                                                            \
   V sum = FMA(x0, x1, x2);                                                                       \
   sum = FMA(sum, x3, x4), sum = FMA(sum, x5, x6), sum = FMA(sum, x7, x8), sum = FMA(sum, x9, x10); \

@@ -2,8 +2,9 @@
 // each stage downsamples (LN + 2x2 conv, stride 2) and runs dual blocks, each a spatial-window
 // attention block followed by a channel-group attention block, every block with ConvPosEnc before
 // its attention and before its MLP; the head pools, normalises and classifies.
-// Tokens travel between layers as a channels-last map [B, H, W, C]: LayerNorm, Linear and the
-// windowing work on it directly; the convolutions see it permuted to [B, C, H, W].
+// Tokens travel between layers as a channels-last map [B, H, W, C]: LayerNorm, Linear, the
+// windowing and ConvPosEnc's depthwise conv work on it directly; the stem and downsampling
+// convolutions see it permuted to [B, C, H, W].
 #include "models/davit.h"
 
 #include "models/windows.h"
@@ -100,8 +101,9 @@ ConvPosEnc::ConvPosEnc(int64_t dim, Generator* gen) : Module("ConvPosEnc") {
 }
 
 Tensor ConvPosEnc::forward(const Tensor& x) {
-  // [B, H, W, C] -> depthwise 3x3 on [B, C, H, W] -> back, added to the input
-  return x + to_nhwc(proj->forward(to_nchw(x)));
+  // [B, H, W, C] + depthwise 3x3 (padding 1) of it, computed channels-last with proj's weight
+  // [C, 1, 3, 3] and bias [C] (no permutes; equal to proj->forward on the NCHW view)
+  return x + depthwise_conv2d_nhwc(x, proj->weight, proj->bias, proj->padding);
 }
 
 DavitStem::DavitStem(int64_t in_chans, int64_t dim, int64_t kernel, int64_t stride_, int64_t padding, double ln_eps,
@@ -150,13 +152,12 @@ std::vector<Tensor> split_heads(nn::Linear& qkv, const Tensor& tokens, int64_t h
 
 Tensor WindowAttention::forward(const Tensor& x) {
   check_map("WindowAttention", x, qkv->in_features);
-  const int64_t B = x.shape()[0], H = x.shape()[1], W = x.shape()[2], C = x.shape()[3];
+  const int64_t B = x.shape()[0], H = x.shape()[1], W = x.shape()[2];
   Tensor xp = pad_map_to(x, window);                  // [B, Hp, Wp, C]; padded tokens are zeros, not masked
   const int64_t Hp = xp.shape()[1], Wp = xp.shape()[2];
   Tensor windows = window_partition(xp, window);      // [B', w*w, C]
-  std::vector<Tensor> h = split_heads(*qkv, windows, num_heads);
-  Tensor o = scaled_dot_product_attention(h[0], h[1], h[2]);  // [B', G, w*w, C/G], scale 1/sqrt(C/G)
-  o = proj->forward(o.transpose(1, 2).reshape({windows.shape()[0], window * window, C}));
+  // [B', w*w, 3C] read as [B', w*w, 3, G, C/G] -> heads merged [B', w*w, C]; scale 1/sqrt(C/G)
+  Tensor o = proj->forward(packed_qkv_attention(qkv->forward(windows), num_heads));
   Tensor merged = window_merge(o, window, B, Hp, Wp);  // [B, Hp, Wp, C]
   return Hp == H && Wp == W ? merged : merged.slice(1, 0, H).slice(2, 0, W);
 }

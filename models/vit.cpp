@@ -54,12 +54,13 @@ std::vector<Tensor> Attention::split_heads(const Tensor& x) {
 Tensor Attention::forward(const Tensor& x) {
   IRIS_CHECK(x.dim() == 3, "Attention: expects tokens [B, N, D], got ", shape_str(x.shape()));
   const int64_t B = x.shape()[0], N = x.shape()[1], D = x.shape()[2];
-  std::vector<Tensor> qkv_heads = split_heads(x);
   AttentionOptions opts;
   opts.dropout_p = is_training() ? attn_drop : 0.0;
   opts.generator = gen;
-  Tensor o = scaled_dot_product_attention(qkv_heads[0], qkv_heads[1], qkv_heads[2], opts);  // [B, H, N, D/H]
-  return proj->forward(o.transpose(1, 2).reshape({B, N, D}));
+  // [B, N, 3D] read as [B, N, 3, H, D/H] -> heads merged [B, N, D] (split_heads + attention + merge, fused)
+  Tensor o = packed_qkv_attention(qkv->forward(x), num_heads, opts);
+  IRIS_ASSERT(o.shape() == Shape({B, N, D}));
+  return proj->forward(o);
 }
 
 Tensor Attention::attention_weights(const Tensor& x) {

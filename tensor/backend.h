@@ -103,10 +103,14 @@ class Backend {
                                    const Tensor& mean, const Tensor& rstd, const Tensor& grad_x,
                                    const Tensor& grad_weight, const Tensor& grad_bias) = 0;
 
-  // ---- fused attention (contiguous; no mask, bias or dropout) --------------------------------
+  // ---- fused attention (no mask, bias or dropout) -------------------------------------------
   // out = softmax(scale q k^T [causal]) v per batch index, without materialising the [L, S] scores:
-  // q [B, L, E], k [B, S, E], v [B, S, Ev] -> out [B, L, Ev]; lse [B, L] receives each score row's
-  // logsumexp, from which the backward recomputes the probabilities. causal: key j <= query i.
+  // q [B, L, E], k [B, S, E], v [B, S, Ev] -> out [B, L, Ev]; lse [B, L] (contiguous) receives each
+  // score row's logsumexp, from which the backward recomputes the probabilities. causal: key j <=
+  // query i. Operands are contiguous, unless attention_takes_views(): then q, k, v, out and the
+  // gradients may also be [B, H, rows, cols] (lse [B, H, L]) views with unit stride in the last dim
+  // and any other strides, so heads are read from and written to their packed layouts in place.
+  virtual bool attention_takes_views() const { return false; }
   virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal,
                          const Tensor& out, const Tensor& lse) = 0;
   // Writes (overwrites) grad_q, grad_k, grad_v.
@@ -126,6 +130,21 @@ class Backend {
   virtual void depthwise_conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
                                          const Conv2dGeometry& g, const Tensor& grad_x,
                                          const Tensor& grad_w) = 0;
+  // Channels-last depthwise (groups == C), stride 1, dilation 1, zero padding (ph, pw); contiguous
+  // x [N, H, W, C], w [C, 1, kh, kw], bias [C] or undefined, out [N, Ho, Wo, C]. Optional: a
+  // backend without it returns false from has_depthwise_nhwc() and the op permutes to NCHW instead.
+  virtual bool has_depthwise_nhwc() const { return false; }
+  virtual void depthwise_conv2d_nhwc(const Tensor& /*x*/, const Tensor& /*w*/, const Tensor& /*bias*/,
+                                     int64_t /*ph*/, int64_t /*pw*/, const Tensor& /*out*/) {
+    throw Error("depthwise_conv2d_nhwc: this backend has no channels-last depthwise kernel");
+  }
+  // grad_out [N, Ho, Wo, C] -> grad_x [N, H, W, C], grad_w [C, 1, kh, kw], grad_bias [C]; each may be
+  // undefined (not wanted); the defined ones are overwritten. x's values are read for grad_w only.
+  virtual void depthwise_conv2d_nhwc_backward(const Tensor& /*grad_out*/, const Tensor& /*x*/, const Tensor& /*w*/,
+                                              int64_t /*ph*/, int64_t /*pw*/, const Tensor& /*grad_x*/,
+                                              const Tensor& /*grad_w*/, const Tensor& /*grad_bias*/) {
+    throw Error("depthwise_conv2d_nhwc_backward: this backend has no channels-last depthwise kernel");
+  }
 
   // ---- pooling and resampling (contiguous NCHW) --------------------------------------------
   // indices: i64 [N, C, Ho, Wo], flat position h*W+w of the max inside its channel plane.

@@ -66,16 +66,18 @@ TEST_CASE("packed sgemm matches a double-precision loop on odd sizes, transposes
     return;
   }
   std::vector<Case> cases;
-  // sizes around the micro-tile (6 x 16) and block edges (MC 72, KC 512)
-  for (int64_t m : {1, 5, 6, 7, 13, 73})
+  // sizes around the micro-tile (6 x 16) and block edges (MC 96, KC 384)
+  for (int64_t m : {1, 5, 6, 7, 13, 97})
     for (int64_t n : {1, 15, 16, 17, 33})
-      for (int64_t k : {1, 7, 255, 513})
+      for (int64_t k : {1, 7, 383, 385})
         cases.push_back({m, n, k, false, false, 0, 1.0f, 0.0f});
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       cases.push_back({37, 45, 29, ta, tb, 3, 1.0f, 0.0f});
       cases.push_back({130, 70, 600, ta, tb, 0, -0.5f, 2.0f});
       cases.push_back({8, 3100, 9, ta, tb, 1, 1.0f, 1.0f});  // crosses the NC = 3072 block
+      // small C, long K: with 2 or 3 threads each takes a slice of K (K >= 4 KC threads)
+      cases.push_back({13, 21, 4700, ta, tb, 2, 0.5f, -1.5f});
     }
   cases.push_back({0, 5, 3, false, false, 0, 1.0f, 0.0f});
   cases.push_back({4, 5, 0, false, false, 0, 1.0f, 0.5f});
@@ -107,7 +109,7 @@ TEST_CASE("f32 matmul through the packed kernel agrees with Eigen's f64 product"
 
 TEST_CASE("the bias fused into the packed product's write-back") {
   if (!cpu::packed_sgemm_available()) return;
-  for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 17, 5}, {80, 40, 600}, {13, 3100, 3}}) {
+  for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 17, 5}, {80, 40, 600}, {13, 3100, 3}, {9, 18, 5000}}) {
     CAPTURE(m);
     CAPTURE(n);
     Generator g(9);

@@ -1,17 +1,22 @@
 // Packed f32 GEMM (see sgemm.h). Loop order, outermost first:
 //   jc: N in blocks of NC      (B block [KC, NC] stays in L3)
 //   pc: K in blocks of KC      (pack B[pc.., jc..] into NR-wide panels, all threads together)
-//   ic: M in blocks of MC      (pack A[ic.., pc..] into MR-tall panels, one thread per block)
+//   ic: M in blocks of ~MC     (pack A[ic.., pc..] into MR-tall panels, one thread per block)
 //   jr, ir: NR x MR tiles      (the micro-kernel: MR x NR accumulators in registers over kc)
 // Threads split the (ic block, group of B panels) tasks; a thread's A buffer is its own, the packed
 // B block is shared. Partial tiles at the edges run the same kernel on zero-padded panels and write
-// back only their part.
+// back only their part. Three shapes get their own handling, each measured to pay on a Zen 3 core:
+// a row-major A feeding few B panels is read in place, unpacked; a small C with a long K (weight
+// gradients) gives each thread a slice of K and adds the slices up; a team of one (the per-head
+// products inside the attention kernel) runs with no OpenMP construct at all.
 #include "tensor/cpu/sgemm.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include <omp.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -22,7 +27,9 @@ namespace iris::cpu {
 namespace {
 
 constexpr int MR = 6, NR = 16;
-constexpr int64_t KC = 512, MC = 72, NC = 3072;
+// KC x NR floats of B (24 KB) stay in L1 while the MC x KC block of A (144 KB) streams from L2.
+// Measured on a Zen 3 core (1024^3, best of 7): KC 256 -> 72, 384 -> 80, 512 -> 75 GFLOP/s.
+constexpr int64_t KC = 384, MC = 96, NC = 3072;
 
 // A 64-byte aligned float buffer that grows and is reused (no allocation in the steady state).
 struct AlignedBuffer {
@@ -41,27 +48,94 @@ struct AlignedBuffer {
 };
 
 // A[i0 .. i0+mc, k0 .. k0+kc] into panels of MR rows: dst[(panel * kc + k) * MR + r], zero padded.
+// Source memory is walked in its own order (a column-major A column by column, a row-major A row
+// by row within each panel): a long K with the wrong walk made every panel a strided pass through
+// memory, and the product 40% slower (64 x 256 x 6400 with A transposed).
 void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* dst) {
-  for (int64_t p = 0; p < mc; p += MR) {
-    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - p));
-    const float* src = a + p * rs;
-    if (rows == MR && rs == 1) {  // column-major A: each k is MR contiguous floats
-      for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * MR, src + k * cs, MR * sizeof(float));
-    } else if (rows == MR) {
+  const int64_t full = mc / MR, tail = mc - full * MR;
+  if (rs == 1) {  // column-major A: column k holds all mc rows contiguously
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* col = a + k * cs;
+      for (int64_t p = 0; p < full; ++p) std::memcpy(dst + (p * kc + k) * MR, col + p * MR, MR * sizeof(float));
+      if (tail) {
+        float* d = dst + (full * kc + k) * MR;
+        for (int r = 0; r < MR; ++r) d[r] = r < tail ? col[full * MR + r] : 0.0f;
+      }
+    }
+    return;
+  }
+  for (int64_t p = 0; p <= full; ++p) {
+    const int rows = static_cast<int>(p < full ? MR : tail);
+    if (rows == 0) break;
+    const float* src = a + p * MR * rs;
+    float* d = dst + p * kc * MR;
+    if (rows == MR) {
       for (int64_t k = 0; k < kc; ++k)
-        for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r * rs + k * cs];
+        for (int r = 0; r < MR; ++r) d[k * MR + r] = src[r * rs + k * cs];
     } else {
       for (int64_t k = 0; k < kc; ++k)
-        for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[r * rs + k * cs] : 0.0f;
+        for (int r = 0; r < MR; ++r) d[k * MR + r] = r < rows ? src[r * rs + k * cs] : 0.0f;
     }
-    dst += kc * MR;
+  }
+}
+
+// Rows [k0, k1) of a row-major B block [kc, nc] into all its panels at once: each source row is
+// read once, front to back (panel by panel it would be a 64-byte read every row stride).
+void pack_b_rows(const float* b, int64_t rs, int64_t k0, int64_t k1, int64_t kc, int64_t nc, float* dst) {
+  const int64_t full = nc / NR, tail = nc - full * NR;
+  for (int64_t k = k0; k < k1; ++k) {
+    const float* row = b + k * rs;
+    for (int64_t q = 0; q < full; ++q) std::memcpy(dst + (q * kc + k) * NR, row + q * NR, NR * sizeof(float));
+    if (tail) {
+      float* d = dst + (full * kc + k) * NR;
+      for (int c = 0; c < NR; ++c) d[c] = c < tail ? row[full * NR + c] : 0.0f;
+    }
   }
 }
 
 // Panel q of B[k0 .. k0+kc, j0 .. j0+nc]: dst[k * NR + c] for columns q*NR .. q*NR+NR, zero padded.
+#if defined(__x86_64__)
+// The panel of a column-major B (rs == 1: column c is contiguous along k, as K^T in q k^T), full
+// width: 8 x 8 blocks transposed in registers; the last kc % 8 steps one by one.
+__attribute__((target("avx2,fma"))) void pack_b_panel_colmajor_avx2(const float* b, int64_t cs, int64_t kc,
+                                                                    float* dst) {
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8)
+    for (int half = 0; half < 2; ++half) {
+      const float* src = b + half * 8 * cs + k;
+      __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + cs), r2 = _mm256_loadu_ps(src + 2 * cs),
+             r3 = _mm256_loadu_ps(src + 3 * cs), r4 = _mm256_loadu_ps(src + 4 * cs), r5 = _mm256_loadu_ps(src + 5 * cs),
+             r6 = _mm256_loadu_ps(src + 6 * cs), r7 = _mm256_loadu_ps(src + 7 * cs);
+      // 8 x 8 transpose: interleave pairs, then quads, then swap 128-bit halves
+      __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+             t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+             t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+      __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+             u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+             u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+             u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float* d = dst + k * NR + half * 8;
+      _mm256_store_ps(d + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_store_ps(d + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_store_ps(d + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_store_ps(d + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_store_ps(d + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_store_ps(d + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_store_ps(d + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_store_ps(d + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+  for (; k < kc; ++k)
+    for (int c = 0; c < NR; ++c) dst[k * NR + c] = b[k + c * cs];
+}
+#endif
+
 void pack_b_panel(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t cols, float* dst) {
   if (cols == NR && cs == 1) {  // row-major B: each k is NR contiguous floats
     for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, b + k * rs, NR * sizeof(float));
+#if defined(__x86_64__)
+  } else if (cols == NR && rs == 1) {
+    pack_b_panel_colmajor_avx2(b, cs, kc, dst);
+#endif
   } else {
     for (int64_t k = 0; k < kc; ++k)
       for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? b[k * rs + c * cs] : 0.0f;
@@ -70,39 +144,56 @@ void pack_b_panel(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t co
 
 #if defined(__x86_64__)
 
-// C[0..m, 0..n] = alpha * (a panel x b panel) + beta * C (+ bias[0..n] on every row when bias is
-// not null); 12 ymm accumulators hold the 6 x 16 tile.
-__attribute__((target("avx2,fma"))) void kernel_6x16_avx2(int64_t kc, const float* a, const float* b, float* c,
-                                                         int64_t ldc, float alpha, float beta, int m, int n,
+// C[0..m, 0..n] = alpha * (A tile x b panel) + beta * C (+ bias[0..n] on every row when bias is
+// not null); 12 ymm accumulators hold the 6 x 16 tile. The A tile is a packed panel (RowMajorA
+// false: element (r, k) at a[k * MR + r]) or read in place from a row-major A (element (r, k) at
+// a[r * lda + k]; rows past m repeat row m - 1, whose results are never stored).
+template <bool RowMajorA>
+__attribute__((target("avx2,fma"))) void kernel_6x16_avx2(int64_t kc, const float* a, int64_t lda, const float* b,
+                                                         float* c, int64_t ldc, float alpha, float beta, int m, int n,
                                                          const float* bias) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
          c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  // The C tile is read or written only after the loop: start fetching its 6 rows now, so their
+  // cache misses overlap the kc steps instead of stalling the stores (+15-25% at kc = 256).
+  for (int r = 0; r < MR; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + NR - 1), _MM_HINT_T0);
+  }
+  // Where A's element (r, k) is read from, for the two layouts.
+  const int64_t step = RowMajorA ? 1 : MR;
+  const float* a0 = a;
+  const float* a1 = RowMajorA ? a + std::min(1, m - 1) * lda : a + 1;
+  const float* a2 = RowMajorA ? a + std::min(2, m - 1) * lda : a + 2;
+  const float* a3 = RowMajorA ? a + std::min(3, m - 1) * lda : a + 3;
+  const float* a4 = RowMajorA ? a + std::min(4, m - 1) * lda : a + 4;
+  const float* a5 = RowMajorA ? a + std::min(5, m - 1) * lda : a + 5;
   // Unrolled: the loop is front-end bound (12 FMAs need 6 broadcasts and 2 loads), so fewer
   // branch and pointer updates per FMA matter (+20% measured on a Zen core).
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
+    const int64_t o = k * step;
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-    __m256 ai = _mm256_broadcast_ss(a);
+    __m256 ai = _mm256_broadcast_ss(a0 + o);
     c00 = _mm256_fmadd_ps(ai, b0, c00);
     c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1);
+    ai = _mm256_broadcast_ss(a1 + o);
     c10 = _mm256_fmadd_ps(ai, b0, c10);
     c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
+    ai = _mm256_broadcast_ss(a2 + o);
     c20 = _mm256_fmadd_ps(ai, b0, c20);
     c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3);
+    ai = _mm256_broadcast_ss(a3 + o);
     c30 = _mm256_fmadd_ps(ai, b0, c30);
     c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4);
+    ai = _mm256_broadcast_ss(a4 + o);
     c40 = _mm256_fmadd_ps(ai, b0, c40);
     c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5);
+    ai = _mm256_broadcast_ss(a5 + o);
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += MR;
     b += NR;
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
@@ -148,7 +239,8 @@ bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_sup
 #else
 
 bool cpu_has_avx2() { return false; }
-void kernel_6x16_avx2(int64_t, const float*, const float*, float*, int64_t, float, float, int, int, const float*) {}
+template <bool RowMajorA>
+void kernel_6x16_avx2(int64_t, const float*, int64_t, const float*, float*, int64_t, float, float, int, int, const float*) {}
 
 #endif
 
@@ -166,6 +258,104 @@ bool packed_sgemm_available() {
 
 const char* packed_sgemm_isa() { return packed_sgemm_available() ? "avx2" : "none"; }
 
+namespace {
+
+// The M rows in blocks of at most about MC: a multiple of the thread count of them, with edges on
+// multiples of MR spread evenly (1024 rows on 2 threads: 12 blocks of 84..90 rows, 510 and 514 per
+// thread; equal blocks of 90 would leave a 34-row sliver and one thread 56 rows ahead).
+struct RowBlocks {
+  int64_t M, count;
+  int64_t begin(int64_t i) const { return i == count ? M : (M * i / count) / MR * MR; }
+  // a bound on end - begin, rounded up to whole MR panels (pack_a pads the last panel)
+  int64_t max_rows() const { return ((M + count - 1) / count + 2 * MR - 1) / MR * MR; }
+};
+RowBlocks row_blocks(int64_t M, int threads) {
+  int64_t count = (M + MC - 1) / MC;
+  if (threads > 1) count = (count + threads - 1) / threads * threads;
+  count = std::max<int64_t>(1, std::min(count, (M + MR - 1) / MR));  // no empty blocks
+  return {M, count};
+}
+
+// The blocked product of the K range [k_begin, k_end) on threads threads (a team of one runs it
+// in the calling thread). beta and bias apply at the range's first K block only.
+void sgemm_blocked(int64_t M, int64_t N, int64_t k_begin, int64_t k_end, float alpha, const float* a, int64_t a_rs,
+                   int64_t a_cs, const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c, int64_t ldc,
+                   int threads, const float* bias, AlignedBuffer& b_buffer) {
+  const int64_t K = k_end - k_begin;
+  const RowBlocks rows = row_blocks(M, threads);
+  const int64_t mblocks = rows.count, mc_max = rows.max_rows();
+  const int64_t nc_max = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
+  float* bp = b_buffer.get(static_cast<size_t>(std::min<int64_t>(KC, K) * nc_max));
+  // With fewer row blocks than threads, the B panels are split between threads too.
+  const int64_t panels_max = nc_max / NR;
+  const int64_t groups = threads > mblocks ? std::min<int64_t>(panels_max, (threads + mblocks - 1) / mblocks) : 1;
+  const int team = static_cast<int>(std::min<int64_t>(threads, mblocks * groups));
+  // A row-major A with few B panels to serve is read in place: packing it would cost about as
+  // much as the product (N = 64: each packed A element feeds only 4 micro-tiles).
+  // (Measured, 2 threads: [6400, 256] x [256, 64] 72 -> 148 GFLOP/s.) With many panels packing
+  // wins: a packed panel is contiguous, while rows of a wide A sit a page apart.
+  const bool direct_a = a_cs == 1 && N <= 4 * NR;
+  // Thread tid of nth: packs its share of each B block, waits for the others, multiplies its share
+  // of the (row block, panel group) tasks, and waits again before the B block is repacked. A team
+  // of one runs it directly: the small products of the attention kernels (one per head, inside
+  // their own parallel loop) pay no OpenMP region or barrier at all.
+  auto body = [&](int tid, int nth) {
+    thread_local AlignedBuffer a_buffer;
+    float* ap = direct_a ? nullptr : a_buffer.get(static_cast<size_t>(mc_max * std::min<int64_t>(KC, K)));
+    const int64_t tasks = mblocks * groups;
+    for (int64_t jc = 0; jc < N; jc += NC) {
+      const int64_t nc = std::min<int64_t>(NC, N - jc);
+      const int64_t panels = (nc + NR - 1) / NR;
+      for (int64_t pc = k_begin; pc < k_end; pc += KC) {
+        const int64_t kc = std::min<int64_t>(KC, k_end - pc);
+        const float beta_here = pc == k_begin ? beta : 1.0f;      // later K blocks accumulate
+        const float* bias_here = pc == k_begin ? bias : nullptr;  // the bias goes in once
+        if (b_cs == 1)  // row-major B: the threads split the rows
+          pack_b_rows(b + pc * b_rs + jc, b_rs, kc * tid / nth, kc * (tid + 1) / nth, kc, nc, bp);
+        else  // the threads split the panels
+          for (int64_t q = panels * tid / nth; q < panels * (tid + 1) / nth; ++q)
+            pack_b_panel(b + pc * b_rs + (jc + q * NR) * b_cs, b_rs, b_cs, kc, std::min<int64_t>(NR, nc - q * NR),
+                         bp + q * kc * NR);
+        if (nth > 1) {
+#pragma omp barrier
+        }
+        for (int64_t task = tasks * tid / nth; task < tasks * (tid + 1) / nth; ++task) {
+          const int64_t ib = task / groups, g = task % groups;
+          const int64_t ic = rows.begin(ib), mc = rows.begin(ib + 1) - ic;
+          const float* a_block = a + ic * a_rs + pc * a_cs;
+          if (!direct_a) pack_a(a_block, a_rs, a_cs, mc, kc, ap);
+          const int64_t q0 = panels * g / groups, q1 = panels * (g + 1) / groups;
+          for (int64_t q = q0; q < q1; ++q) {
+            const int n = static_cast<int>(std::min<int64_t>(NR, nc - q * NR));
+            const float* bq = bp + q * kc * NR;
+            float* cq = c + ic * ldc + jc + q * NR;
+            const float* bias_q = bias_here ? bias_here + jc + q * NR : nullptr;
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+              const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+              if (direct_a)
+                kernel_6x16_avx2<true>(kc, a_block + ir * a_rs, a_rs, bq, cq + ir * ldc, ldc, alpha, beta_here, m, n,
+                                       bias_q);
+              else
+                kernel_6x16_avx2<false>(kc, ap + ir * kc, 0, bq, cq + ir * ldc, ldc, alpha, beta_here, m, n, bias_q);
+            }
+          }
+        }
+        if (nth > 1) {
+#pragma omp barrier
+        }
+      }
+    }
+  };
+  if (team > 1) {
+#pragma omp parallel num_threads(team)
+    body(omp_get_thread_num(), omp_get_num_threads());
+  } else {
+    body(0, 1);
+  }
+}
+
+}  // namespace
+
 void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t a_rs, int64_t a_cs,
                   const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c, int64_t ldc, int threads,
                   const float* bias) {
@@ -177,47 +367,33 @@ void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, 
     return;
   }
   thread_local AlignedBuffer b_buffer;
-  const int64_t nc_max = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
-  float* bp = b_buffer.get(static_cast<size_t>(std::min<int64_t>(KC, K) * nc_max));
-  const int64_t mblocks = (M + MC - 1) / MC;
-
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min<int64_t>(NC, N - jc);
-    const int64_t panels = (nc + NR - 1) / NR;
-    // With fewer row blocks than threads, the B panels are split between threads too.
-    const int64_t groups = threads > mblocks ? std::min<int64_t>(panels, (threads + mblocks - 1) / mblocks) : 1;
-    const int64_t tasks = mblocks * groups;
-    const int team = static_cast<int>(std::min<int64_t>(threads, std::max(tasks, int64_t(1))));
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min<int64_t>(KC, K - pc);
-      const float beta_here = pc == 0 ? beta : 1.0f;  // later K blocks accumulate
-      const float* bias_here = pc == 0 ? bias : nullptr;  // the bias goes in once
-#pragma omp parallel num_threads(team) if (team > 1)
-      {
+  // A small C with a long K (weight gradients: [out, in] summed over every token) has too few tiles
+  // to share: each thread instead takes a slice of K into its own C, and the slices are added up.
+  if (threads > 1 && K >= 4 * KC * threads && K >= 4 * std::max(M, N)) {
+    thread_local AlignedBuffer partial_buffer;
+    float* partial = partial_buffer.get(static_cast<size_t>((threads - 1) * M * N));
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), team = omp_get_num_threads();
+      const int64_t k0 = K * t / team / KC * KC, k1 = t + 1 == team ? K : K * (t + 1) / team / KC * KC;
+      thread_local AlignedBuffer slice_b_buffer;
+      if (t == 0)
+        sgemm_blocked(M, N, k0, k1, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, 1, bias, slice_b_buffer);
+      else
+        sgemm_blocked(M, N, k0, k1, alpha, a, a_rs, a_cs, b, b_rs, b_cs, 0.0f, partial + (t - 1) * M * N, N, 1,
+                      nullptr, slice_b_buffer);
+#pragma omp barrier
 #pragma omp for schedule(static)
-        for (int64_t q = 0; q < panels; ++q)
-          pack_b_panel(b + pc * b_rs + (jc + q * NR) * b_cs, b_rs, b_cs, kc, std::min<int64_t>(NR, nc - q * NR),
-                       bp + q * kc * NR);
-        thread_local AlignedBuffer a_buffer;
-#pragma omp for schedule(static)
-        for (int64_t task = 0; task < tasks; ++task) {
-          const int64_t ib = task / groups, g = task % groups;
-          const int64_t ic = ib * MC, mc = std::min<int64_t>(MC, M - ic);
-          float* ap = a_buffer.get(static_cast<size_t>((mc + MR - 1) / MR * MR * kc));
-          pack_a(a + ic * a_rs + pc * a_cs, a_rs, a_cs, mc, kc, ap);
-          const int64_t q0 = panels * g / groups, q1 = panels * (g + 1) / groups;
-          for (int64_t q = q0; q < q1; ++q) {
-            const int n = static_cast<int>(std::min<int64_t>(NR, nc - q * NR));
-            for (int64_t ir = 0; ir < mc; ir += MR) {
-              const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-              kernel_6x16_avx2(kc, ap + ir * kc, bp + q * kc * NR, c + (ic + ir) * ldc + jc + q * NR, ldc, alpha,
-                               beta_here, m, n, bias_here ? bias_here + jc + q * NR : nullptr);
-            }
-          }
+      for (int64_t i = 0; i < M; ++i)
+        for (int u = 1; u < team; ++u) {
+          const float* src = partial + ((u - 1) * M + i) * N;
+          float* dst = c + i * ldc;
+          for (int64_t j = 0; j < N; ++j) dst[j] += src[j];
         }
-      }
     }
+    return;
   }
+  sgemm_blocked(M, N, 0, K, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, threads, bias, b_buffer);
 }
 
 }  // namespace iris::cpu

@@ -63,7 +63,8 @@ void softmax_typed(const Tensor& x, int dim, bool log, const Tensor& out) {
     const T* xr = xp + off;
     T* yr = yp + off;
     T mx = -std::numeric_limits<T>::infinity();
-    for (int64_t d = 0; d < D; ++d) mx = xr[d] > mx ? xr[d] : mx;
+#pragma omp simd reduction(max : mx)  // vector max lanes; a scalar compare chain costs as much as the exps
+    for (int64_t d = 0; d < D; ++d) mx = std::max(mx, xr[d]);
     // exp into the output row first (a vectorised pass with the f32 fast exp), then sum in double
 #pragma omp simd
     for (int64_t d = 0; d < D; ++d) yr[d] = kernel_exp<T>(xr[d] - mx);
@@ -179,10 +180,13 @@ void layer_norm_typed(const Tensor& x, const Tensor& weight, const Tensor& bias,
       T* yr = yp + r * D;
       // Two passes over a row already in cache: the centred second pass avoids the cancellation of
       // E[x^2] - E[x]^2 when |mean| >> std.
+      // (omp simd: vector lanes for the sums; without it each sum is one serial add chain)
       double total = 0;
+#pragma omp simd reduction(+ : total)
       for (int64_t d = 0; d < D; ++d) total += xr[d];
       double mu = total / static_cast<double>(D);
       double squares = 0;
+#pragma omp simd reduction(+ : squares)
       for (int64_t d = 0; d < D; ++d) {
         double c = xr[d] - mu;
         squares += c * c;
@@ -238,6 +242,7 @@ void layer_norm_backward_typed(const Tensor& grad_y, const Tensor& x, const Tens
           for (int64_t d = 0; d < D; ++d) pb[d] += gr[d];
         if (!gxp) continue;
         double sum_gh = 0, sum_gh_xhat = 0;
+#pragma omp simd reduction(+ : sum_gh, sum_gh_xhat)
         for (int64_t d = 0; d < D; ++d) {
           T gh = wp ? gr[d] * wp[d] : gr[d];
           sum_gh += gh;
