@@ -66,10 +66,10 @@ TEST_CASE("packed sgemm matches a double-precision loop on odd sizes, transposes
     return;
   }
   std::vector<Case> cases;
-  // sizes around the micro-tile (6 x 16) and block edges (MC 96, KC 384)
-  for (int64_t m : {1, 5, 6, 7, 13, 97})
-    for (int64_t n : {1, 15, 16, 17, 33})
-      for (int64_t k : {1, 7, 383, 385})
+  // sizes around the micro-tile (MR x NR: 6 x 16 or 4 x 24) and the K block edges (256, 384)
+  for (int64_t m : {1, 3, 5, 6, 7, 13, 97})
+    for (int64_t n : {1, 15, 16, 17, 23, 25, 33})
+      for (int64_t k : {1, 7, 257, 385})
         cases.push_back({m, n, k, false, false, 0, 1.0f, 0.0f});
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
