@@ -62,14 +62,14 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     // A backend that takes views reads [B, L, E] and [B, H, L, E] operands in place (heads sliced
     // out of a packed projection stay where they are); otherwise everything becomes [B, L, E] contiguous.
     const bool views = backend(q.device()).attention_takes_views() && (q.dim() == 3 || q.dim() == 4);
-    auto as3 = [&](const Tensor& t) {
+    auto as_operand = [&](const Tensor& t) {
       Tensor d = t.detach();
       if (views) return d.strides().back() == 1 || d.shape().back() <= 1 ? d : detail::contiguous_nograd(d);
       Tensor c = detail::contiguous_nograd(d);
       return make_view(c, {B, c.shape()[c.dim() - 2], c.shape()[c.dim() - 1]},
                        contiguous_strides({B, c.shape()[c.dim() - 2], c.shape()[c.dim() - 1]}), c.offset());
     };
-    Tensor q3 = as3(q), k3 = as3(k), v3 = as3(v);
+    Tensor q3 = as_operand(q), k3 = as_operand(k), v3 = as_operand(v);
     Shape out_operand = views ? batch : Shape{B};
     out_operand.push_back(L);
     out_operand.push_back(Ev);

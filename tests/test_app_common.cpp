@@ -272,6 +272,9 @@ TEST_CASE("flags: comma lists and the training-loop options they fill") {
   const char* argv[] = {"app", "train", "--epochs", "4", "--batch-size", "16", "--lr", "0.02", "--seed", "9",
                         "--workers", "2", "--eval-every", "3"};
   flags.parse(static_cast<int>(sizeof(argv) / sizeof(argv[0])), argv);
+  // the command line as typed, with the app's own name first (ablation reports quote it)
+  CHECK(flags.command_line() ==
+        "app train --epochs 4 --batch-size 16 --lr 0.02 --seed 9 --workers 2 --eval-every 3");
   ClassifyOptions o = classify_options(flags);
   CHECK(o.epochs == 4);
   CHECK(o.batch_size == 16);

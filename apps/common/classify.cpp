@@ -70,6 +70,22 @@ EvalResult evaluate_classifier(nn::Module& model, const std::shared_ptr<const da
   return r;
 }
 
+json::Value evaluate_and_report(const std::string& app, nn::Module& model,
+                                const std::shared_ptr<const data::Dataset>& eval_set,
+                                const std::vector<std::string>& class_names, int64_t batch_size, Device device,
+                                Run& run, const std::string& what) {
+  model.to(device);
+  EvalResult ev = evaluate_classifier(model, eval_set, batch_size, device);
+  save_prediction_grid(run.path("predictions.png"), *eval_set, ev.predictions, class_names);
+  std::cerr << app << ": test accuracy " << ev.top1 << "% on " << ev.labels.numel() << " "
+            << (what.empty() ? "" : what + " ") << "images\n";
+  json::Value m = json::Value::object();
+  m["top1"] = ev.top1;
+  m["params"] = model.parameter_count();
+  m["loss"] = ev.loss;
+  return m;
+}
+
 void save_prediction_grid(const std::string& path, const data::Dataset& eval_set, const Tensor& predictions,
                           const std::vector<std::string>& class_names, int count) {
   int64_t n = std::min<int64_t>(count, std::min<int64_t>(eval_set.size(), predictions.numel()));

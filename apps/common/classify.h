@@ -76,4 +76,12 @@ EvalResult evaluate_classifier(nn::Module& model, const std::shared_ptr<const da
 void save_prediction_grid(const std::string& path, const data::Dataset& eval_set, const Tensor& predictions,
                           const std::vector<std::string>& class_names, int count = 32);
 
+// The whole of an `<app> eval` after loading: moves the model to device, evaluates it on eval_set,
+// saves predictions.png in the run folder, prints "<app>: test accuracy X% on N <what> images"
+// and returns the metrics {top1, params, loss} for run.finish (the caller may add more).
+json::Value evaluate_and_report(const std::string& app, nn::Module& model,
+                                const std::shared_ptr<const data::Dataset>& eval_set,
+                                const std::vector<std::string>& class_names, int64_t batch_size, Device device,
+                                Run& run, const std::string& what = "");
+
 }  // namespace iris

@@ -214,6 +214,8 @@ void Flags::parse(int argc, const char* const* argv) {
 }
 
 void Flags::parse(const std::vector<std::string>& args) {
+  command_line_ = app_;
+  for (const std::string& arg : args) command_line_ += " " + arg;
   for (const std::string& arg : args)
     if (arg == "--help" || arg == "-h") {
       help_requested_ = true;

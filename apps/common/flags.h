@@ -51,6 +51,8 @@ class Flags {
   void parse(const std::vector<std::string>& args);  // args without the program name
 
   bool help_requested() const { return help_requested_; }
+  // The app's name and the arguments as parse() got them ("davit ablate --epochs 3"), for reports.
+  const std::string& command_line() const { return command_line_; }
   const std::string& command() const { return command_; }
   const std::string& app() const { return app_; }
   // The --help text: the commands and every flag with its value, default and help line.
@@ -106,7 +108,7 @@ class Flags {
   std::vector<Subcommand> subcommands_;
   std::vector<std::string> order_;     // registration order
   std::map<std::string, Flag> flags_;
-  std::string command_;
+  std::string command_, command_line_;
   bool help_requested_ = false;
 };
 

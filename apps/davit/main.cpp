@@ -35,8 +35,6 @@ namespace {
 // Fashion-MNIST's pixel statistics (train split), for normalisation.
 constexpr double kMean = 0.2860, kStd = 0.3530;
 
-std::string g_command_line;  // as typed, for ablation.md
-
 Flags make_flags() {
   Flags f("davit", "DaViT dual attention (spatial windows + channel groups) at small scale",
           {{"train", "train one attention arm on one task and evaluate it on the test set"},
@@ -449,14 +447,8 @@ int run_eval(const Flags& flags) {
   }
   Run run(flags);
   run.set_config("model", config_json(cfg));
-  EvalResult ev = evaluate_classifier(*model, d.test, flags.batch_size(), flags.device());
-  save_prediction_grid(run.path("predictions.png"), *d.test, ev.predictions, d.classes);
-  std::cerr << "davit: test accuracy " << ev.top1 << "% on " << ev.labels.numel() << " " << task << " images\n";
-  json::Value m = json::Value::object();
-  m["top1"] = ev.top1;
-  m["params"] = model->parameter_count();
+  json::Value m = evaluate_and_report("davit", *model, d.test, d.classes, flags.batch_size(), flags.device(), run, task);
   m["flops"] = models::davit_macs(cfg);
-  m["loss"] = ev.loss;
   run.finish(m);
   return 0;
 }
@@ -540,7 +532,7 @@ int run_ablate(const Flags& flags) {
   }
   ClassifyOptions used = train_options(flags, 0, INT64_MAX, true);
   std::ofstream md(run.path("ablation.md"));
-  md << "# DaViT-pico attention ablation\n\n`" << g_command_line << "`\n\n" << table.str() << "\nBudget per run: "
+  md << "# DaViT-pico attention ablation\n\n`" << flags.command_line() << "`\n\n" << table.str() << "\nBudget per run: "
      << used.epochs << " epochs, batch " << used.batch_size << ", lr " << used.lr << ", warmup " << used.warmup_epochs
      << " epochs; fmnist " << bud.fmnist_train
      << " training images (0 = all), " << bud.fmnist_test << " test (0 = all 10000); probe " << bud.probe_train
@@ -563,7 +555,6 @@ int run_ablate(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(i ? argv[i] : "davit");
   Flags flags = make_flags();
   return app_main(flags, argc, argv, [](const Flags& f) {
     if (f.command() == "train") return run_train(f);

@@ -38,8 +38,6 @@ constexpr double kMean = 0.2860, kStd = 0.3530;
 const std::vector<std::string> kArms = {"teacher", "shared", "shared-ln", "transform", "minivit", "logit-kd",
                                         "single-layer"};
 
-std::string g_command_line;  // as typed, for ablation.md
-
 Flags make_flags() {
   Flags f("minivit", "MiniViT weight multiplexing (shared blocks + per-layer transforms + weight distillation) on Fashion-MNIST",
           {{"train", "train one arm (--arm) and evaluate it on the test set"},
@@ -443,15 +441,8 @@ int run_eval(const Flags& flags) {
   Data d = load_data(flags, budget_from(flags, false));
   Run run(flags);
   run.set_config("model", config_json(model->cfg));
-  model->to(flags.device());
-  EvalResult ev = evaluate_classifier(*model, d.test, flags.batch_size(), flags.device());
-  save_prediction_grid(run.path("predictions.png"), *d.test, ev.predictions, data::fashion_mnist_classes());
-  std::cerr << "minivit: test top-1 " << ev.top1 << "% on " << ev.labels.numel() << " images\n";
-  json::Value m = json::Value::object();
-  m["top1"] = ev.top1;
-  m["params"] = model->parameter_count();
-  m["loss"] = ev.loss;
-  run.finish(m);
+  run.finish(evaluate_and_report("minivit", *model, d.test, data::fashion_mnist_classes(), flags.batch_size(),
+                                 flags.device(), run));
   return 0;
 }
 
@@ -542,7 +533,7 @@ int run_ablate(const Flags& flags) {
 
   MiniVitTrainOptions used = train_options(flags, "teacher", d.train_size);
   std::ostringstream md;
-  md << "# MiniViT-FMNIST ablation\n\n`" << g_command_line << "`\n\n" << table.str() << "\n"
+  md << "# MiniViT-FMNIST ablation\n\n`" << flags.command_line() << "`\n\n" << table.str() << "\n"
      << "Budget per arm: " << used.base.epochs << " epochs, batch " << used.base.batch_size << ", AdamW lr "
      << used.base.lr << " (warmup " << used.base.warmup_epochs << " epochs, then cosine), weight decay "
      << used.base.weight_decay << ", seed " << flags.seed() << "; " << d.train_size
@@ -585,7 +576,6 @@ int run_ablate(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(i ? argv[i] : "minivit");
   Flags flags = make_flags();
   return app_main(flags, argc, argv, [](const Flags& f) {
     if (f.command() == "train") return run_train(f);

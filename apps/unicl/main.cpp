@@ -20,8 +20,6 @@ using namespace iris::unicl;
 
 namespace {
 
-std::string g_command_line;  // as typed, for ablation.md
-
 const char* kAllArms = "fmnist-ce,fmnist-unicl,fmnist-clip,shapes-label,shapes-text,shapes-both";
 
 Flags make_flags() {
@@ -341,7 +339,7 @@ int run_ablate(const Flags& flags) {
   }
   TrainOptions used = train_options(flags, true);
   std::ofstream md(run.path("ablation.md"));
-  md << "# UniCL-mini ablation\n\n`" << g_command_line << "`\n\n" << table.str()
+  md << "# UniCL-mini ablation\n\n`" << flags.command_line() << "`\n\n" << table.str()
      << "\ntop-1: fmnist 10-way (ce: its head; unicl/clip: the prompt-ensemble text classifier); shapes 6-way shape "
         "classification of held-in test pictures by prompts. Probe: linear probe on frozen pooled features "
         "(fmnist classes; shapes colour). Zero-shot: 48-way \"{colour} {shape}\" on the 12 held-out pairs.\n\n"
@@ -360,7 +358,6 @@ int run_ablate(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(i ? argv[i] : "unicl");
   Flags flags = make_flags();
   return app_main(flags, argc, argv, [](const Flags& f) {
     if (f.command() == "train") return run_train(f);

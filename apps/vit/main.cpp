@@ -228,15 +228,8 @@ int run_eval(const Flags& flags) {
   Data d = load_data(flags, false, 0, flags.quick() ? 256 : 0);
   Run run(flags);
   run.set_config("model", config_json(cfg));
-  model->to(flags.device());
-  EvalResult ev = evaluate_classifier(*model, d.test, flags.batch_size(), flags.device());
-  save_prediction_grid(run.path("predictions.png"), *d.test, ev.predictions, data::fashion_mnist_classes());
-  std::cerr << "vit: test accuracy " << ev.top1 << "% on " << ev.labels.numel() << " images\n";
-  json::Value m = json::Value::object();
-  m["top1"] = ev.top1;
-  m["params"] = model->parameter_count();
-  m["loss"] = ev.loss;
-  run.finish(m);
+  run.finish(evaluate_and_report("vit", *model, d.test, data::fashion_mnist_classes(), flags.batch_size(),
+                                 flags.device(), run));
   return 0;
 }
 

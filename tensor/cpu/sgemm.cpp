@@ -93,7 +93,6 @@ void pack_b_rows(const float* b, int64_t rs, int64_t k0, int64_t k1, int64_t kc,
   }
 }
 
-// Panel q of B[k0 .. k0+kc, j0 .. j0+nc]: dst[k * NR + c] for columns q*NR .. q*NR+NR, zero padded.
 #if defined(__x86_64__)
 // The panel of a column-major B (rs == 1: column c is contiguous along k, as K^T in q k^T), full
 // width: 8 x 8 blocks transposed in registers; the last kc % 8 steps one by one.
@@ -129,17 +128,17 @@ __attribute__((target("avx2,fma"))) void pack_b_panel_colmajor_avx2(const float*
 }
 #endif
 
+// Panel q of B[k0 .. k0+kc, j0 .. j0+nc]: dst[k * NR + c] for columns q*NR .. q*NR+NR, zero padded.
+// (A row-major B never comes here: pack_b_rows packs all its panels row by row.)
 void pack_b_panel(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t cols, float* dst) {
-  if (cols == NR && cs == 1) {  // row-major B: each k is NR contiguous floats
-    for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, b + k * rs, NR * sizeof(float));
 #if defined(__x86_64__)
-  } else if (cols == NR && rs == 1) {
+  if (cols == NR && rs == 1) {
     pack_b_panel_colmajor_avx2(b, cs, kc, dst);
-#endif
-  } else {
-    for (int64_t k = 0; k < kc; ++k)
-      for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? b[k * rs + c * cs] : 0.0f;
+    return;
   }
+#endif
+  for (int64_t k = 0; k < kc; ++k)
+    for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? b[k * rs + c * cs] : 0.0f;
 }
 
 #if defined(__x86_64__)
