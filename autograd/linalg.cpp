@@ -172,9 +172,20 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                 [x2 = gw ? x2 : Tensor(), wd = gx ? wd : Tensor(), sx = x.shape(), in, out_f, R,
                  has_bias = bias.defined()](const Tensor& g) {
                   Tensor g2 = detail::contiguous_nograd(g).reshape({R, out_f});  // [R, out]
-                  Tensor dx = wd.defined() ? matmul(g2, wd).reshape(sx) : Tensor();             // [R, in]
-                  Tensor dw = x2.defined() ? matmul(g2.t(), x2.reshape({R, in})) : Tensor();   // [out, in]
-                  Tensor db = has_bias ? sum(g2, {0}) : Tensor();
+                  Tensor dx = wd.defined() ? matmul(g2, wd).reshape(sx) : Tensor();  // [R, in]
+                  Tensor dw, db;
+                  if (x2.defined() && has_bias) {  // dW = dY^T x and dB = dY summed over rows, in one pass
+                    dw = empty({out_f, in}, {g2.dtype(), g2.device()});
+                    db = empty({out_f}, {g2.dtype(), g2.device()});
+                    Tensor gt = make_view(g2, {1, out_f, R}, {R * out_f, 1, out_f}, g2.offset());  // dY^T
+                    Tensor xv = make_view(x2, {1, R, in}, {R * in, in, 1}, x2.offset());
+                    if (g2.dtype() == x2.dtype() &&
+                        backend(g2.device()).gemm_row_sums(gt, xv, make_view(dw, {1, out_f, in}, {out_f * in, in, 1}, 0),
+                                                           db))
+                      return std::vector<Tensor>{dx, dw, db};
+                  }
+                  dw = x2.defined() ? matmul(g2.t(), x2.reshape({R, in})) : Tensor();  // [out, in]
+                  db = has_bias ? sum(g2, {0}) : Tensor();
                   return std::vector<Tensor>{dx, dw, db};
                 });
 }

@@ -89,6 +89,13 @@ class Backend {
   // batch strides may be 0 (broadcast). c and bias are contiguous.
   virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta,
                     const Tensor& bias = Tensor()) = 0;
+  // One product c = a @ b (batch 1, shapes as gemm) that also writes sums [M] = a summed over K,
+  // in the same pass over a: a linear layer's weight and bias gradients (a = dY^T) without a second
+  // trip through dY. Returns false, touching nothing, when this backend has no such form for these
+  // operands; the caller then runs gemm and a sum.
+  virtual bool gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& sums) {
+    return false;
+  }
 
   // ---- normalisation and softmax (contiguous inputs) ---------------------------------------
   // x viewed as [outer, D, inner], softmax over D. log selects log_softmax.

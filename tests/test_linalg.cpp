@@ -105,6 +105,27 @@ TEST_CASE("matmul, bmm and linear gradients") {
                   {noncontiguous(in), noncontiguous(w)}, opts);
 }
 
+TEST_CASE("linear's f32 backward (weight and bias gradients in one pass over dY) matches f64") {
+  // f32 takes the fused gemm_row_sums path on CPUs with the packed kernel, f64 the gemm + sum path;
+  // rows from 1 to past the K split (the weight gradient's K is the row count).
+  for (int64_t rows : {1, 7, 300, 5000}) {
+    CAPTURE(rows);
+    Tensor x = randn64({rows, 24}, 11, false), w = randn64({10, 24}, 12, false), b = randn64({10}, 13, false),
+           g = randn64({rows, 10}, 14, false);
+    std::vector<Tensor> want, got;
+    for (DType dt : {DType::f64, DType::f32}) {
+      // fresh leaves each pass (to() of an f64 tensor to f64 is the tensor itself)
+      Tensor xd = x.to(dt).detach().requires_grad_(), wd = w.to(dt).detach().requires_grad_(),
+             bd = b.to(dt).detach().requires_grad_();
+      sum(mul(linear(xd, wd, bd), g.to(dt))).backward();
+      (dt == DType::f64 ? want : got) = {xd.grad(), wd.grad(), bd.grad()};
+    }
+    // the bias gradient is the column sum of dY = g
+    CHECK_CLOSE(want[2], sum(g, {0}), 1e-12, 1e-12);
+    for (int i = 0; i < 3; ++i) CHECK_CLOSE(got[i].to(DType::f64), want[i], 1e-4, 1e-4);
+  }
+}
+
 TEST_CASE("matmul errors") {
   CHECK_THROWS_WITH_SUBSTR(matmul(ones({4, 3}), ones({5, 2})),
                            "matmul: shapes [4, 3] and [5, 2] do not line up: inner sizes 3 and 5");

@@ -1,6 +1,7 @@
 // The packed f32 GEMM (tensor/cpu/sgemm.cpp) against a double-precision reference loop and against
 // Eigen (the f64 path of the gemm kernel): odd sizes around every block edge, transposed and strided
-// operands, alpha/beta, beta = 0 ignoring garbage in C, empty dims, one and several threads.
+// operands, alpha/beta, beta = 0 ignoring garbage in C, empty dims, one and several threads; A's row
+// sums (the bias gradient that rides on a weight gradient) over the same cases.
 #include <Eigen/Core>
 
 #include "tensor/cpu/sgemm.h"
@@ -18,8 +19,9 @@ struct Case {
 };
 
 // Runs packed_sgemm on random operands laid out as the case says and returns the worst error
-// relative to sum_k |a_ik b_kj| (the scale of each dot product).
-double worst_error(const Case& c, int threads, uint64_t seed) {
+// relative to sum_k |a_ik b_kj| (the scale of each dot product). With sums, it also asks for A's
+// row sums and folds their error (relative to sum_k |a_ik|) into the result.
+double worst_error(const Case& c, int threads, uint64_t seed, bool sums = false) {
   Generator g(seed);
   // A logical [m, k]: stored [m, k + pad] row-major, or [k, m + pad] (transposed)
   int64_t a_rows = c.ta ? c.k : c.m, a_cols = (c.ta ? c.m : c.k) + c.pad;
@@ -35,9 +37,21 @@ double worst_error(const Case& c, int threads, uint64_t seed) {
   auto bt = [&](int64_t kk, int64_t j) { return c.tb ? B[j * b_cols + kk] : B[kk * b_cols + j]; };
   int64_t a_rs = c.ta ? 1 : a_cols, a_cs = c.ta ? a_cols : 1;
   int64_t b_rs = c.tb ? 1 : b_cols, b_cs = c.tb ? b_cols : 1;
+  std::vector<float> S(static_cast<size_t>(c.m), NAN);  // must be overwritten
   cpu::packed_sgemm(c.m, c.n, c.k, c.alpha, A.data(), a_rs, a_cs, B.data(), b_rs, b_cs, c.beta, C.data(), ldc,
-                    threads);
+                    threads, nullptr, sums ? S.data() : nullptr);
   double worst = 0;
+  if (sums)
+    for (int64_t i = 0; i < c.m; ++i) {
+      double want = 0, scale = 1e-30;
+      for (int64_t kk = 0; kk < c.k; ++kk) {
+        want += at(i, kk);
+        scale += std::fabs(static_cast<double>(at(i, kk)));
+      }
+      double err = std::fabs(S[i] - want) / scale;
+      if (!(err <= 1e30)) return INFINITY;
+      worst = std::max(worst, err);
+    }
   for (int64_t i = 0; i < c.m; ++i)
     for (int64_t j = 0; j < c.n; ++j) {
       double dot = 0, scale = 1e-30;
@@ -81,6 +95,7 @@ TEST_CASE("packed sgemm matches a double-precision loop on odd sizes, transposes
     }
   cases.push_back({0, 5, 3, false, false, 0, 1.0f, 0.0f});
   cases.push_back({4, 5, 0, false, false, 0, 1.0f, 0.5f});
+  cases.push_back({3, 0, 5, true, false, 0, 1.0f, 0.0f});  // no columns: only the row sums
   for (int threads : {1, 2, 3}) {
     for (size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
@@ -92,6 +107,7 @@ TEST_CASE("packed sgemm matches a double-precision loop on odd sizes, transposes
       CAPTURE(c.tb);
       CAPTURE(c.beta);
       CHECK(worst_error(c, threads, i + 1) < 2e-6);
+      CHECK(worst_error(c, threads, i + 1, /*sums=*/true) < 2e-6);
     }
   }
 }

@@ -84,7 +84,7 @@ inline void scores_row(const T* q, const T* kt, int64_t E, int64_t S, int64_t n,
 template <class T>
 void attention_forward_rows(const Dims& d, Operand<const T> Q, Operand<const T> K, Operand<const T> V, T scale,
                             bool causal, Operand<T> O, T* lse) {
-  parallel_for(d.slices(), d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
+  parallel_for_dynamic(d.slices(), d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
     std::vector<T> kt(static_cast<size_t>(d.E * d.S)), s(static_cast<size_t>(d.S));
     for (int64_t sl = s0; sl < s1; ++sl) {
       const T* qs = Q.slice(sl, d.H);
@@ -100,8 +100,7 @@ void attention_forward_rows(const Dims& d, Operand<const T> Q, Operand<const T> 
           continue;
         }
         scores_row(qs + i * Q.rs, kt.data(), d.E, d.S, n, scale, s.data());
-        T m = s[0];
-        for (int64_t j = 1; j < n; ++j) m = s[j] > m ? s[j] : m;
+        const T m = row_max(s.data(), n);
 #pragma omp simd
         for (int64_t j = 0; j < n; ++j) s[j] = kernel_exp<T>(s[j] - m);
         double total = 0;
@@ -124,7 +123,7 @@ template <class T>
 void attention_backward_rows(const Dims& d, Operand<const T> Q, Operand<const T> K, Operand<const T> V,
                              Operand<const T> O, const T* lse, Operand<const T> GO, T scale, bool causal,
                              Operand<T> GQ, Operand<T> GK, Operand<T> GV) {
-  parallel_for(d.slices(), 2 * d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
+  parallel_for_dynamic(d.slices(), 2 * d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
     std::vector<T> kt(static_cast<size_t>(d.E * d.S)), vt(static_cast<size_t>(d.Ev * d.S)),
         s(static_cast<size_t>(d.S)), dp(static_cast<size_t>(d.S));
     for (int64_t sl = s0; sl < s1; ++sl) {
@@ -192,15 +191,17 @@ void block_probabilities(const Dims& d, const float* qs, int64_t q_rs, const flo
     float* pr = p + r * d.S;
     const int64_t n = causal ? std::min(i0 + r + 1, d.S) : d.S;
     std::fill(pr + n, pr + d.S, 0.0f);
+    if (n == 0) {  // no keys: an all-zero row (the row loops do the same)
+      if (lse_out) lse_out[r] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
     if (lse_in) {
       const float l = lse_in[r];
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) pr[j] = kernel_exp<float>(pr[j] - l);
       continue;
     }
-    float m = pr[0];
-#pragma omp simd reduction(max : m)  // (a scalar max chain was 40% of this function)
-    for (int64_t j = 1; j < n; ++j) m = std::max(m, pr[j]);
+    const float m = row_max(pr, n);
     float total = 0;
 #pragma omp simd reduction(+ : total)
     for (int64_t j = 0; j < n; ++j) {
@@ -216,7 +217,7 @@ void block_probabilities(const Dims& d, const float* qs, int64_t q_rs, const flo
 
 void attention_forward_blocked(const Dims& d, Operand<const float> Q, Operand<const float> K, Operand<const float> V,
                                float scale, bool causal, Operand<float> O, float* lse) {
-  parallel_for(d.slices(), d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
+  parallel_for_dynamic(d.slices(), d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
     thread_local std::vector<float> p;  // per-thread scratch, kept between calls (no allocation per step)
     p.resize(static_cast<size_t>(std::min(kRowBlock, d.L) * d.S));
     for (int64_t sl = s0; sl < s1; ++sl) {
@@ -237,7 +238,7 @@ void attention_forward_blocked(const Dims& d, Operand<const float> Q, Operand<co
 void attention_backward_blocked(const Dims& d, Operand<const float> Q, Operand<const float> K, Operand<const float> V,
                                 Operand<const float> O, const float* lse, Operand<const float> GO, float scale,
                                 bool causal, Operand<float> GQ, Operand<float> GK, Operand<float> GV) {
-  parallel_for(d.slices(), 2 * d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
+  parallel_for_dynamic(d.slices(), 2 * d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
     const size_t block = static_cast<size_t>(std::min(kRowBlock, d.L) * d.S);
     thread_local std::vector<float> p, ds;  // per-thread scratch, kept between calls
     p.resize(block);

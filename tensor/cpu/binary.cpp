@@ -39,13 +39,19 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out) {
                     R* y = op + o[0];
                     const T* x0 = ap + o[1];
                     const T* x1 = bp + o[2];
+                    // omp simd: GCC 12 at -O2 will not version these loops for aliasing, so without
+                    // the hint they ran scalar. Outputs alias inputs only exactly (in-place
+                    // accumulation, element i onto element i), which vector lanes keep correct.
                     if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+#pragma omp simd
                       for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, T>(x0[i], x1[i]);
                     } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
                       const T s = x1[0];
+#pragma omp simd
                       for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, T>(x0[i], s);
                     } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
                       const T s = x0[0];
+#pragma omp simd
                       for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, T>(s, x1[i]);
                     } else {
                       for (int64_t i = 0; i < n; ++i)

@@ -106,4 +106,19 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
   dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta, bias); });
 }
 
+// f32 on the packed path only (the row sums ride on its A blocks); f64 and Eigen decline.
+bool CpuBackend::gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& sums) {
+  IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous() && sums.is_contiguous());
+  if (c.dtype() != DType::f32 || !packed_sgemm_available() || a.shape()[0] != 1) return false;
+  const int64_t M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  IRIS_ASSERT(sums.numel() == M && sums.dtype() == DType::f32);
+  Layout la = layout_of(M, K, a.strides()[1], a.strides()[2], "a");
+  Layout lb = layout_of(K, N, b.strides()[1], b.strides()[2], "b");
+  const int threads = M * N * K < (int64_t(1) << 18) ? 1 : num_threads();
+  packed_sgemm(M, N, K, 1.0f, a.data<float>(), la.row_major ? la.ld : 1, la.row_major ? 1 : la.ld, b.data<float>(),
+               lb.row_major ? lb.ld : 1, lb.row_major ? 1 : lb.ld, 0.0f, c.data<float>(), N, threads, nullptr,
+               sums.data<float>());
+  return true;
+}
+
 }  // namespace iris::cpu

@@ -98,4 +98,23 @@ void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
   }
 }
 
+// parallel_for for loops of many equal items that run long enough for the two threads of a shared
+// VM to drift apart (attention over B*H slices): the range is cut into up to 8 chunks per thread,
+// handed out first come first served, so the thread that finishes early takes the next chunk
+// instead of waiting at the barrier.
+template <class F>
+void parallel_for_dynamic(int64_t n, int64_t cost_per_item, F&& f) {
+  int threads = n * cost_per_item >= kParallelGrain ? std::min<int64_t>(num_threads(), n) : 1;
+  if (threads <= 1) {
+    if (n > 0) f(int64_t(0), n);
+    return;
+  }
+  const int64_t chunks = std::min<int64_t>(n, 8 * threads);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
+    if (b < e) f(b, e);
+  }
+}
+
 }  // namespace iris::cpu

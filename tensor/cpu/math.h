@@ -59,6 +59,17 @@ __attribute__((always_inline)) inline T kernel_exp(T x) {
   else return std::exp(x);
 }
 
+// Largest of x[0..n), n >= 1, in vector lanes. Written as a compare-select: GCC 12 leaves an
+// `omp simd reduction(max)` over std::max scalar (its reference return defeats the vectoriser), and
+// a scalar compare chain over a 50-wide score row cost as much as the row's exps.
+template <class T>
+__attribute__((always_inline)) inline T row_max(const T* x, int64_t n) {
+  T m = x[0];
+#pragma omp simd reduction(max : m)
+  for (int64_t j = 1; j < n; ++j) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
 template <class T>
 inline T sigmoid_of(T x) {
   if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));

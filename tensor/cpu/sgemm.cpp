@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <omp.h>
 
@@ -59,7 +60,8 @@ void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, floa
       for (int64_t p = 0; p < full; ++p) std::memcpy(dst + (p * kc + k) * MR, col + p * MR, MR * sizeof(float));
       if (tail) {
         float* d = dst + (full * kc + k) * MR;
-        for (int r = 0; r < MR; ++r) d[r] = r < tail ? col[full * MR + r] : 0.0f;
+        std::memcpy(d, col + full * MR, tail * sizeof(float));
+        std::memset(d + tail, 0, (MR - tail) * sizeof(float));
       }
     }
     return;
@@ -79,6 +81,32 @@ void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, floa
   }
 }
 
+// sums[r] += sum over k < kc of A[r, k], for the mc rows of an A block; each block's part is summed
+// in f32 (at most KC terms) and the parts in f64, as the column sums in reduce.cpp are.
+void add_row_sums(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, double* sums) {
+  if (rs == 1) {  // column-major A (the dY^T of a weight gradient): column k is mc contiguous rows
+    constexpr int64_t kChunk = 128;
+    for (int64_t r0 = 0; r0 < mc; r0 += kChunk) {
+      const int64_t n = std::min(kChunk, mc - r0);
+      float part[kChunk] = {};
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* col = a + k * cs + r0;
+#pragma omp simd
+        for (int64_t r = 0; r < n; ++r) part[r] += col[r];
+      }
+      for (int64_t r = 0; r < n; ++r) sums[r0 + r] += part[r];
+    }
+    return;
+  }
+  for (int64_t r = 0; r < mc; ++r) {
+    const float* row = a + r * rs;
+    float part = 0;
+#pragma omp simd reduction(+ : part)
+    for (int64_t k = 0; k < kc; ++k) part += row[k * cs];
+    sums[r] += part;
+  }
+}
+
 // Rows [k0, k1) of a row-major B block [kc, nc] into all its panels at once: each source row is
 // read once, front to back (panel by panel it would be a 64-byte read every row stride).
 void pack_b_rows(const float* b, int64_t rs, int64_t k0, int64_t k1, int64_t kc, int64_t nc, float* dst) {
@@ -88,23 +116,28 @@ void pack_b_rows(const float* b, int64_t rs, int64_t k0, int64_t k1, int64_t kc,
     for (int64_t q = 0; q < full; ++q) std::memcpy(dst + (q * kc + k) * NR, row + q * NR, NR * sizeof(float));
     if (tail) {
       float* d = dst + (full * kc + k) * NR;
-      for (int c = 0; c < NR; ++c) d[c] = c < tail ? row[full * NR + c] : 0.0f;
+      std::memcpy(d, row + full * NR, tail * sizeof(float));
+      std::memset(d + tail, 0, (NR - tail) * sizeof(float));
     }
   }
 }
 
 #if defined(__x86_64__)
-// The panel of a column-major B (rs == 1: column c is contiguous along k, as K^T in q k^T), full
-// width: 8 x 8 blocks transposed in registers; the last kc % 8 steps one by one.
+// The panel of a column-major B (rs == 1: column c is contiguous along k, as K^T in q k^T), cols
+// of its NR columns present: 8 x 8 blocks transposed in registers, absent columns read as zero
+// vectors (the score product's last panel: 50 keys leave 2 of 16); the last kc % 8 steps one by one.
 __attribute__((target("avx2,fma"))) void pack_b_panel_colmajor_avx2(const float* b, int64_t cs, int64_t kc,
-                                                                    float* dst) {
+                                                                    int64_t cols, float* dst) {
   int64_t k = 0;
+  const __m256 zero = _mm256_setzero_ps();
   for (; k + 8 <= kc; k += 8)
     for (int half = 0; half < 2; ++half) {
       const float* src = b + half * 8 * cs + k;
-      __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + cs), r2 = _mm256_loadu_ps(src + 2 * cs),
-             r3 = _mm256_loadu_ps(src + 3 * cs), r4 = _mm256_loadu_ps(src + 4 * cs), r5 = _mm256_loadu_ps(src + 5 * cs),
-             r6 = _mm256_loadu_ps(src + 6 * cs), r7 = _mm256_loadu_ps(src + 7 * cs);
+      const int64_t have = cols - half * 8;  // columns of this half that exist
+#define IRIS_COL(c) ((c) < have ? _mm256_loadu_ps(src + (c) * cs) : zero)  // (a lambda would lose the target)
+      __m256 r0 = IRIS_COL(0), r1 = IRIS_COL(1), r2 = IRIS_COL(2), r3 = IRIS_COL(3), r4 = IRIS_COL(4),
+             r5 = IRIS_COL(5), r6 = IRIS_COL(6), r7 = IRIS_COL(7);
+#undef IRIS_COL
       // 8 x 8 transpose: interleave pairs, then quads, then swap 128-bit halves
       __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
              t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
@@ -124,7 +157,7 @@ __attribute__((target("avx2,fma"))) void pack_b_panel_colmajor_avx2(const float*
       _mm256_store_ps(d + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
     }
   for (; k < kc; ++k)
-    for (int c = 0; c < NR; ++c) dst[k * NR + c] = b[k + c * cs];
+    for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? b[k + c * cs] : 0.0f;
 }
 #endif
 
@@ -132,8 +165,8 @@ __attribute__((target("avx2,fma"))) void pack_b_panel_colmajor_avx2(const float*
 // (A row-major B never comes here: pack_b_rows packs all its panels row by row.)
 void pack_b_panel(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t cols, float* dst) {
 #if defined(__x86_64__)
-  if (cols == NR && rs == 1) {
-    pack_b_panel_colmajor_avx2(b, cs, kc, dst);
+  if (rs == 1) {
+    pack_b_panel_colmajor_avx2(b, cs, kc, cols, dst);
     return;
   }
 #endif
@@ -226,11 +259,23 @@ __attribute__((target("avx2,fma"))) void kernel_6x16_avx2(int64_t kc, const floa
   _mm256_store_ps(tile[3], c30), _mm256_store_ps(tile[3] + 8, c31);
   _mm256_store_ps(tile[4], c40), _mm256_store_ps(tile[4] + 8, c41);
   _mm256_store_ps(tile[5], c50), _mm256_store_ps(tile[5] + 8, c51);
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      float v = alpha * tile[i][j] + (bias ? bias[j] : 0.0f);
-      c[i * ldc + j] = beta != 0.0f ? v + beta * c[i * ldc + j] : v;
+  // Edge tile: rows past m are skipped, columns past n masked off (masked loads never touch them).
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i mask_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+  const __m256i mask_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8), lane);
+  const __m256 bias_lo = bias ? _mm256_maskload_ps(bias, mask_lo) : _mm256_setzero_ps();
+  const __m256 bias_hi = bias ? _mm256_maskload_ps(bias + 8, mask_hi) : _mm256_setzero_ps();
+  for (int i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    __m256 lo = _mm256_fmadd_ps(_mm256_load_ps(tile[i]), va, bias_lo);
+    __m256 hi = _mm256_fmadd_ps(_mm256_load_ps(tile[i] + 8), va, bias_hi);
+    if (beta != 0.0f) {
+      lo = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row, mask_lo), lo);
+      hi = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row + 8, mask_hi), hi);
     }
+    _mm256_maskstore_ps(row, mask_lo, lo);
+    _mm256_maskstore_ps(row + 8, mask_hi, hi);
+  }
 }
 
 bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
@@ -276,10 +321,13 @@ RowBlocks row_blocks(int64_t M, int threads) {
 }
 
 // The blocked product of the K range [k_begin, k_end) on threads threads (a team of one runs it
-// in the calling thread). beta and bias apply at the range's first K block only.
+// in the calling thread). beta and bias apply at the range's first K block only. row_sums (M
+// doubles, or null) accumulates A's row sums over the range: each A block adds its part once, in
+// the task of its first panel group and first column block (tasks of one K block are disjoint
+// in rows, and the barrier orders one K block's additions before the next's).
 void sgemm_blocked(int64_t M, int64_t N, int64_t k_begin, int64_t k_end, float alpha, const float* a, int64_t a_rs,
                    int64_t a_cs, const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c, int64_t ldc,
-                   int threads, const float* bias, AlignedBuffer& b_buffer) {
+                   int threads, const float* bias, AlignedBuffer& b_buffer, double* row_sums) {
   const int64_t K = k_end - k_begin;
   const RowBlocks rows = row_blocks(M, threads);
   const int64_t mblocks = rows.count, mc_max = rows.max_rows();
@@ -323,6 +371,7 @@ void sgemm_blocked(int64_t M, int64_t N, int64_t k_begin, int64_t k_end, float a
           const int64_t ic = rows.begin(ib), mc = rows.begin(ib + 1) - ic;
           const float* a_block = a + ic * a_rs + pc * a_cs;
           if (!direct_a) pack_a(a_block, a_rs, a_cs, mc, kc, ap);
+          if (row_sums && g == 0 && jc == 0) add_row_sums(a_block, a_rs, a_cs, mc, kc, row_sums + ic);
           const int64_t q0 = panels * g / groups, q1 = panels * (g + 1) / groups;
           for (int64_t q = q0; q < q1; ++q) {
             const int n = static_cast<int>(std::min<int64_t>(NR, nc - q * NR));
@@ -357,14 +406,35 @@ void sgemm_blocked(int64_t M, int64_t N, int64_t k_begin, int64_t k_end, float a
 
 void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t a_rs, int64_t a_cs,
                   const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c, int64_t ldc, int threads,
-                  const float* bias) {
-  if (M <= 0 || N <= 0) return;
+                  const float* bias, float* a_row_sums) {
+  if (M <= 0) return;
+  if (a_row_sums) std::fill(a_row_sums, a_row_sums + M, 0.0f);
+  if (N <= 0) {  // no product to ride on: the sums alone
+    if (a_row_sums)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t k = 0; k < K; ++k) a_row_sums[i] += a[i * a_rs + k * a_cs];
+    return;
+  }
   if (K <= 0) {
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j)
         c[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]) + (bias ? bias[j] : 0.0f);
     return;
   }
+  // f64 accumulators of the row sums, one row of M per thread of a K split (reused between calls)
+  // (a plain pointer: inside the parallel region the name of a thread_local is each thread's own)
+  thread_local std::vector<double> sums_buffer;
+  if (a_row_sums) sums_buffer.assign(static_cast<size_t>(M * threads), 0.0);
+  double* const sums = a_row_sums ? sums_buffer.data() : nullptr;
+  auto sums_of = [sums, M](int t) { return sums ? sums + t * M : nullptr; };
+  auto write_sums = [&](int team) {
+    if (!sums) return;
+    for (int64_t i = 0; i < M; ++i) {
+      double total = 0;
+      for (int t = 0; t < team; ++t) total += sums[t * M + i];
+      a_row_sums[i] = static_cast<float>(total);
+    }
+  };
   thread_local AlignedBuffer b_buffer;
   // A small C with a long K (weight gradients: [out, in] summed over every token) has too few tiles
   // to share: each thread instead takes a slice of K into its own C, and the slices are added up.
@@ -377,10 +447,11 @@ void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, 
       const int64_t k0 = K * t / team / KC * KC, k1 = t + 1 == team ? K : K * (t + 1) / team / KC * KC;
       thread_local AlignedBuffer slice_b_buffer;
       if (t == 0)
-        sgemm_blocked(M, N, k0, k1, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, 1, bias, slice_b_buffer);
+        sgemm_blocked(M, N, k0, k1, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, 1, bias, slice_b_buffer,
+                      sums_of(0));
       else
         sgemm_blocked(M, N, k0, k1, alpha, a, a_rs, a_cs, b, b_rs, b_cs, 0.0f, partial + (t - 1) * M * N, N, 1,
-                      nullptr, slice_b_buffer);
+                      nullptr, slice_b_buffer, sums_of(t));
 #pragma omp barrier
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < M; ++i)
@@ -390,9 +461,11 @@ void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, 
           for (int64_t j = 0; j < N; ++j) dst[j] += src[j];
         }
     }
+    write_sums(threads);
     return;
   }
-  sgemm_blocked(M, N, 0, K, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, threads, bias, b_buffer);
+  sgemm_blocked(M, N, 0, K, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, threads, bias, b_buffer, sums_of(0));
+  write_sums(1);
 }
 
 }  // namespace iris::cpu

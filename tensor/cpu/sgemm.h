@@ -18,9 +18,11 @@ const char* packed_sgemm_isa();  // "avx2" or "none"
 
 // C = alpha * A B + beta * C for A [M, K] at a[i * a_rs + k * a_cs], B [K, N] at b[k * b_rs + j * b_cs],
 // C [M, N] row-major with row stride ldc. beta == 0 never reads C. bias (N floats, or null) is
-// added to every row. threads >= 1.
+// added to every row. threads >= 1. a_row_sums (M floats, or null) receives sum_k A[i, k] (not
+// times alpha), taken from each A block while the product has it in cache: with A = dY^T that is a
+// linear layer's bias gradient, which otherwise costs its own pass over dY through memory.
 void packed_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t a_rs, int64_t a_cs,
                   const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c, int64_t ldc, int threads,
-                  const float* bias = nullptr);
+                  const float* bias = nullptr, float* a_row_sums = nullptr);
 
 }  // namespace iris::cpu
