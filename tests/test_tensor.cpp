@@ -139,6 +139,50 @@ TEST_CASE("views share storage and index correctly") {
   CHECK(base.to_vector<float>() == std::vector<float>{1, 0, 2, 1, 5, 2});
 }
 
+TEST_CASE("contiguous() of transposed layouts matches element-wise indexing") {
+  // [B, R, C] values v = b*R*C + r*C + c (exact in every dtype below); the copy of a transposed
+  // view [B, C, R] must hold v(b, r, c) at (b, c, r).
+  for (DType dt : {DType::f32, DType::f64, DType::i64, DType::u8, DType::bf16}) {
+    for (auto [B, R, C] : std::vector<std::array<int64_t, 3>>{{1, 32, 32}, {3, 50, 70}, {2, 33, 95}, {1, 31, 200}}) {
+      CAPTURE(dtype_name(dt));
+      CAPTURE(R);
+      CAPTURE(C);
+      const int64_t mod = dt == DType::u8 ? 251 : (dt == DType::bf16 ? 256 : B * R * C);  // exact range
+      std::vector<double> vals(static_cast<size_t>(B * R * C));
+      for (size_t i = 0; i < vals.size(); ++i) vals[i] = static_cast<double>(static_cast<int64_t>(i) % mod);
+      Tensor x = from_vector<double>(vals).to(dt).reshape({B, R, C});
+      Tensor t = x.transpose(1, 2).contiguous();
+      REQUIRE(t.shape() == Shape{B, C, R});
+      std::vector<double> xv = x.to(DType::f64).to_vector<double>(), tv = t.to(DType::f64).to_vector<double>();
+      bool same = true;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t r = 0; r < R; ++r)
+          for (int64_t c = 0; c < C; ++c) same = same && tv[(b * C + c) * R + r] == xv[(b * R + r) * C + c];
+      CHECK(same);
+    }
+  }
+  // merged dims: [2, 40, 3, 33] -> [2, 33, 40, 3] is [2, 33, 120] against [2, 120, 33] after merging
+  Tensor y = arange(2.0 * 40 * 3 * 33, DType::f32).reshape({2, 40, 3, 33});
+  Tensor yp = y.permute({0, 3, 1, 2}).contiguous();
+  std::vector<float> yv = y.to_vector<float>(), pv = yp.to_vector<float>();
+  bool same = true;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < 40; ++i)
+      for (int64_t j = 0; j < 3; ++j)
+        for (int64_t k = 0; k < 33; ++k)
+          same = same && pv[((b * 33 + k) * 40 + i) * 3 + j] == yv[((b * 40 + i) * 3 + j) * 33 + k];
+  CHECK(same);
+  // a column slice of a wider buffer (DaViT's q out of a packed qkv), transposed, with an offset
+  Tensor qkv = arange(2.0 * 50 * 192, DType::f32).reshape({2, 50, 192});
+  Tensor q = qkv.slice(2, 64, 128).transpose(1, 2).contiguous();  // [2, 64, 50]
+  std::vector<float> all = qkv.to_vector<float>(), qv = q.to_vector<float>();
+  same = true;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t c = 0; c < 64; ++c)
+      for (int64_t n = 0; n < 50; ++n) same = same && qv[(b * 64 + c) * 50 + n] == all[(b * 50 + n) * 192 + 64 + c];
+  CHECK(same);
+}
+
 TEST_CASE("view errors") {
   Tensor x = zeros({2, 3});
   CHECK_THROWS_WITH_SUBSTR(x.reshape({4, 2}), "cannot reshape");
