@@ -36,14 +36,26 @@ __attribute__((always_inline)) inline float fast_expf(float x) {
   return x_in < -87.0f ? 0.0f : p * scale;
 }
 
-// erf for f32 by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, about one f32 ulp at 1):
-// erf(|x|) = 1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^(-x^2), t = 1 / (1 + p |x|).
+// erf for f32 as x P(x^2) / Q(x^2) on |x| <= 3.92 (beyond, erf rounds to +-1 in f32), with P and Q
+// of degree 5, fitted to erf by iterated weighted least squares (scripts/fit_erf.py). Max abs error
+// 3.5e-7 evaluated in f32 (about 3 ulp at 1); no exp and one division, so GELU, whose time went to
+// the erf, runs twice as fast as with Abramowitz & Stegun 7.1.26 and its exp (1.34 -> 0.69 ns).
 __attribute__((always_inline)) inline float fast_erff(float x) {
-  float ax = std::fabs(x);
-  float t = 1.0f / (1.0f + 0.3275911f * ax);
-  float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  float y = 1.0f - poly * fast_expf(-ax * ax);
-  return x < 0.0f ? -y : y;
+  const float c = x < -3.92f ? -3.92f : (x > 3.92f ? 3.92f : x);  // NaN stays NaN
+  const float t = c * c;
+  float p = 2.093097604e-06f;
+  p = p * t + 2.863514870e-04f;
+  p = p * t + 3.720154952e-03f;
+  p = p * t + 5.261328516e-02f;
+  p = p * t + 1.890164694e-01f;
+  p = p * t + 1.128379087e+00f;
+  float q = 3.861465701e-05f;
+  q = q * t + 1.156227669e-03f;
+  q = q * t + 1.487481546e-02f;
+  q = q * t + 1.135791655e-01f;
+  q = q * t + 5.008438236e-01f;
+  q = q * t + 1.0f;
+  return c * p / q;
 }
 
 // erf and exp as the kernels use them: the fast forms for f32, the library for f64 (where gradient
