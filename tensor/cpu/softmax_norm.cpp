@@ -178,18 +178,21 @@ void layer_norm_typed(const Tensor& x, const Tensor& weight, const Tensor& bias,
       T* yr = yp + r * D;
       // Two passes over a row already in cache: the centred second pass avoids the cancellation of
       // E[x^2] - E[x]^2 when |mean| >> std.
-      // (omp simd: vector lanes for the sums; without it each sum is one serial add chain)
-      double total = 0;
+      // (omp simd: vector lanes for the sums; without it each sum is one serial add chain. The
+      // sums are in the element type, spread over 8 lanes: f64 accumulators for f32 rows made the
+      // pass 6x a memory pass, and a row of D terms in lanes loses only about D/8 ulp.)
+      T total = 0;
 #pragma omp simd reduction(+ : total)
       for (int64_t d = 0; d < D; ++d) total += xr[d];
-      double mu = total / static_cast<double>(D);
-      double squares = 0;
+      const T mu_t = total / static_cast<T>(D);
+      T squares = 0;
 #pragma omp simd reduction(+ : squares)
       for (int64_t d = 0; d < D; ++d) {
-        double c = xr[d] - mu;
+        T c = xr[d] - mu_t;
         squares += c * c;
       }
-      double inv_std = 1.0 / std::sqrt(squares / static_cast<double>(D) + eps);
+      double mu = mu_t;
+      double inv_std = 1.0 / std::sqrt(static_cast<double>(squares) / static_cast<double>(D) + eps);
       mp[r] = static_cast<T>(mu);
       rp[r] = static_cast<T>(inv_std);
       T m = static_cast<T>(mu), s = static_cast<T>(inv_std);
@@ -229,34 +232,36 @@ void layer_norm_backward_typed(const Tensor& grad_y, const Tensor& x, const Tens
   T* gxp = grad_x.defined() ? grad_x.data<T>() : nullptr;
   const bool want_w = grad_weight.defined(), want_b = grad_bias.defined();
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>({R, (R * D) / 8192, 64}));
-  std::vector<double> partial_w(want_w ? static_cast<size_t>(chunks * D) : 0, 0.0);
-  std::vector<double> partial_b(want_b ? static_cast<size_t>(chunks * D) : 0, 0.0);
+  // Per-chunk partials of the weight and bias gradients in the element type (a chunk is at most
+  // R/chunks rows), added up across chunks in f64; the row sums likewise in T, in vector lanes.
+  std::vector<T> partial_w(want_w ? static_cast<size_t>(chunks * D) : 0, T(0));
+  std::vector<T> partial_b(want_b ? static_cast<size_t>(chunks * D) : 0, T(0));
   parallel_for(chunks, R * D / chunks * 8, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
-      double* pw = want_w ? partial_w.data() + c * D : nullptr;
-      double* pb = want_b ? partial_b.data() + c * D : nullptr;
+      T* pw = want_w ? partial_w.data() + c * D : nullptr;
+      T* pb = want_b ? partial_b.data() + c * D : nullptr;
       for (int64_t r = R * c / chunks; r < R * (c + 1) / chunks; ++r) {
         const T* gr = gp + r * D;
         const T* xr = xp + r * D;
         const T m = mp[r], s = rp[r];
         if (pw) {
 #pragma omp simd
-          for (int64_t d = 0; d < D; ++d) pw[d] += static_cast<double>(gr[d]) * ((xr[d] - m) * s);
+          for (int64_t d = 0; d < D; ++d) pw[d] += gr[d] * ((xr[d] - m) * s);
         }
         if (pb) {
 #pragma omp simd
           for (int64_t d = 0; d < D; ++d) pb[d] += gr[d];
         }
         if (!gxp) continue;
-        double sum_gh = 0, sum_gh_xhat = 0;
+        T sum_gh = 0, sum_gh_xhat = 0;
 #pragma omp simd reduction(+ : sum_gh, sum_gh_xhat)
         for (int64_t d = 0; d < D; ++d) {
           T gh = wp ? gr[d] * wp[d] : gr[d];
           sum_gh += gh;
-          sum_gh_xhat += static_cast<double>(gh) * ((xr[d] - m) * s);
+          sum_gh_xhat += gh * ((xr[d] - m) * s);
         }
-        T mean_gh = static_cast<T>(sum_gh / static_cast<double>(D));
-        T mean_gh_xhat = static_cast<T>(sum_gh_xhat / static_cast<double>(D));
+        T mean_gh = sum_gh / static_cast<T>(D);
+        T mean_gh_xhat = sum_gh_xhat / static_cast<T>(D);
         T* out = gxp + r * D;
 #pragma omp simd
         for (int64_t d = 0; d < D; ++d) {
@@ -266,7 +271,7 @@ void layer_norm_backward_typed(const Tensor& grad_y, const Tensor& x, const Tens
       }
     }
   });
-  auto combine = [&](const std::vector<double>& partial, const Tensor& dst) {
+  auto combine = [&](const std::vector<T>& partial, const Tensor& dst) {
     T* out = dst.data<T>();
     for (int64_t d = 0; d < D; ++d) {
       double acc = 0;
