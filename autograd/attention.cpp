@@ -183,4 +183,69 @@ Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOpt
                 });
 }
 
+Tensor packed_qkv_channel_attention(const Tensor& qkv, int64_t groups, const AttentionOptions& opts,
+                                    std::array<int, 3> parts) {
+  const char* op = "packed_qkv_channel_attention";
+  IRIS_CHECK(qkv.defined(), op, ": qkv is undefined");
+  IRIS_CHECK(qkv.dim() == 3, op, ": qkv must be [B, N, 3 * C] (a fused QKV projection), got shape ",
+             shape_str(qkv.shape()));
+  detail::check_floating(op, qkv);
+  IRIS_CHECK(groups > 0, op, ": groups must be positive, got ", groups);
+  IRIS_CHECK(parts[0] != parts[1] && parts[0] != parts[2] && parts[1] != parts[2] &&
+                 std::min({parts[0], parts[1], parts[2]}) == 0 && std::max({parts[0], parts[1], parts[2]}) == 2,
+             op, ": parts must order 0, 1 and 2, got {", parts[0], ", ", parts[1], ", ", parts[2], "}");
+  const int64_t B = qkv.shape()[0], N = qkv.shape()[1], width = qkv.shape()[2];
+  IRIS_CHECK(width % (3 * groups) == 0, op, ": the last dim of qkv ", shape_str(qkv.shape()),
+             " must be 3 * groups * group_width with groups = ", groups);
+  const int64_t C = width / 3, cg = C / groups;
+  const bool fused = backend(qkv.device()).attention_takes_views() && !opts.mask.defined() && !opts.bias.defined() &&
+                     opts.dropout_p == 0.0 && B > 0 && N > 0 && cg > 0;
+  if (!fused) {
+    // [B, N, 3C] -> [B, N, 3, G, Cg] -> [3, B, G, Cg, N]; attention per group; [B, G, Cg, N] -> [B, N, C]
+    Tensor t = qkv.reshape({B, N, 3, groups, cg}).permute({2, 0, 3, 4, 1});
+    Tensor o = scaled_dot_product_attention(t.select(0, parts[0]), t.select(0, parts[1]), t.select(0, parts[2]), opts);
+    return o.permute({0, 3, 1, 2}).reshape({B, N, C});
+  }
+  IRIS_CHECK(std::isfinite(opts.scale), op, ": scale must be finite, got ", opts.scale);
+  const double scale = opts.scale != 0.0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(N));
+  const bool causal = opts.causal;
+  Backend& be = backend(qkv.device());
+  const TensorOptions to{qkv.dtype(), qkv.device()};
+  // a [B, N, W] buffer read (or written) as its transpose [B, W, N]
+  auto transposed = [](const Tensor& t, int64_t W) {
+    const int64_t b = t.shape()[0], n = t.shape()[1];
+    return make_view(t, {b, W, n}, {n * W, 1, W}, t.offset());
+  };
+  // part `which` of a [B, 3C, N] buffer as [B, G, Cg, N] (unit stride along N)
+  auto part = [=](const Tensor& base, int64_t which) {
+    return make_view(base, {B, groups, cg, N}, {3 * C * N, cg * N, N, 1}, base.offset() + which * C * N);
+  };
+  auto groups_view = [=](const Tensor& bcn) {  // a [B, C, N] buffer as [B, G, Cg, N]
+    return make_view(bcn, {B, groups, cg, N}, {C * N, cg * N, N, 1}, bcn.offset());
+  };
+  Tensor x = detail::contiguous_nograd(qkv.detach());
+  Tensor xt = empty({B, 3 * C, N}, to);
+  be.copy(transposed(x, 3 * C), xt);  // the one transpose of the input
+  Tensor out_t = empty({B, C, N}, to);
+  Tensor lse = empty({B, groups, cg}, to);
+  be.attention(part(xt, parts[0]), part(xt, parts[1]), part(xt, parts[2]), scale, causal, groups_view(out_t), lse);
+  Tensor result = empty({B, N, C}, to);
+  be.copy(transposed(out_t, N), result);  // [B, C, N] -> [B, N, C]
+  return record("PackedQkvChannelAttentionBackward", result, {qkv},
+                [xt, out_t, lse, part, groups_view, transposed, parts, scale, causal, B, N, C, to](const Tensor& g) {
+                  Backend& bk = backend(g.device());
+                  Tensor gc = detail::contiguous_nograd(g);  // [B, N, C]
+                  Tensor gt = empty({B, C, N}, to);
+                  bk.copy(transposed(gc, C), gt);
+                  // every element of the [B, 3C, N] gradient is written: the three parts are disjoint
+                  Tensor gxt = empty({B, 3 * C, N}, to);
+                  bk.attention_backward(part(xt, parts[0]), part(xt, parts[1]), part(xt, parts[2]), groups_view(out_t),
+                                        lse, groups_view(gt), scale, causal, part(gxt, parts[0]), part(gxt, parts[1]),
+                                        part(gxt, parts[2]));
+                  Tensor gx = empty({B, N, 3 * C}, to);
+                  bk.copy(transposed(gxt, N), gx);
+                  return std::vector<Tensor>{gx};
+                });
+}
+
 }  // namespace iris

@@ -220,6 +220,16 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 // take strided views or opts has a mask, bias or dropout; otherwise one fused node reads q, k, v
 // in place and its backward writes the gradient of qkv directly (no permute copies, no zeros).
 Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOptions& opts = {});
+// Channel (transposed) attention from a fused projection, as DaViT's channel block computes it:
+// qkv [B, N, 3C] read as [B, N, 3, groups, C / groups]; in each group the C / groups channels are
+// the tokens and the N positions their features: with Q, K, V the parts parts[0], parts[1],
+// parts[2] of the last dim, each as [B, groups, Cg, N], out = attention(Q, K, V) [B, G, Cg, N]
+// returned as [B, N, C]. Equal to that composition (which it runs where the backend cannot take
+// views, or with a mask, bias or dropout); otherwise one node: qkv is transposed once to
+// [B, 3C, N], where every group's operands are unit-stride views, and the backward writes the qkv
+// gradient in one buffer (the composed form zero-fills three full-size buffers and adds them).
+Tensor packed_qkv_channel_attention(const Tensor& qkv, int64_t groups, const AttentionOptions& opts = {},
+                                    std::array<int, 3> parts = {0, 1, 2});
 
 // ---- losses as ops (autograd/losses.cpp) ---------------------------------------------------
 enum class Reduction { none, mean, sum };

@@ -192,13 +192,14 @@ std::vector<Tensor> ChannelAttention::split_groups(const Tensor& x) {
 Tensor ChannelAttention::forward(const Tensor& x) {
   check_map("ChannelAttention", x, qkv->in_features);
   const int64_t B = x.shape()[0], H = x.shape()[1], W = x.shape()[2], C = x.shape()[3];
-  std::vector<Tensor> p = split_groups(x);
   // softmax(P1^T P2 / sqrt(Cg)) P3^T is attention with the channels as tokens: queries P1^T, keys
-  // P2^T, values P3^T, each [B, G, Cg, N]; the scale is set by the group width, not by N.
+  // P2^T, values P3^T, each [B, G, Cg, N], with P1, P2, P3 = timm's k, v, q (parts 1, 2, 0 of the
+  // fused projection); the scale is set by the group width, not by N. split_groups spells out the
+  // same layout for attention_weights.
   AttentionOptions opts;
   opts.scale = 1.0 / std::sqrt(static_cast<double>(C / groups));
-  Tensor o = scaled_dot_product_attention(p[0], p[1], p[2], opts);  // [B, G, Cg, N] = (P3 A^T)^T
-  return proj->forward(o.permute({0, 3, 1, 2}).reshape({B, H, W, C}));
+  Tensor o = packed_qkv_channel_attention(qkv->forward(x.reshape({B, H * W, C})), groups, opts, {1, 2, 0});
+  return proj->forward(o.reshape({B, H, W, C}));  // o: [B, N, C] = (P3 A^T)^T with the groups merged
 }
 
 Tensor ChannelAttention::attention_weights(const Tensor& x) {

@@ -387,3 +387,69 @@ TEST_CASE("packed_qkv_attention errors") {
   CHECK_THROWS_WITH_SUBSTR(packed_qkv_attention(zeros({2, 5, 12}), 0), "heads must be positive");
   CHECK_THROWS_WITH_SUBSTR(packed_qkv_attention(arange(24).reshape({1, 2, 12}), 2), "floating");
 }
+
+// The composed form packed_qkv_channel_attention stands for: [B, N, 3, G, Cg] -> per group the
+// channels attend over the N positions, [B, G, Cg, N] -> [B, N, C].
+Tensor composed_channel_attention(const Tensor& qkv, int64_t groups, std::array<int, 3> parts, double scale) {
+  const int64_t B = qkv.shape()[0], N = qkv.shape()[1], C = qkv.shape()[2] / 3;
+  Tensor t = qkv.reshape({B, N, 3, groups, C / groups}).permute({2, 0, 3, 4, 1});
+  Tensor q = t.select(0, parts[0]), k = t.select(0, parts[1]), v = t.select(0, parts[2]);
+  Tensor o = matmul(softmax(matmul(q, k.transpose(-1, -2)) * scale, -1), v);  // [B, G, Cg, N]
+  return o.permute({0, 3, 1, 2}).reshape({B, N, C});
+}
+
+TEST_CASE("packed_qkv_channel_attention equals the composed channel attention, and its gradient passes finite differences") {
+  for (std::array<int, 3> parts : {std::array<int, 3>{0, 1, 2}, std::array<int, 3>{1, 2, 0}}) {
+    CAPTURE(parts[0]);
+    Tensor qkv = randn64({2, 7, 3 * 6}, 90 + parts[0], false);  // B 2, N 7, 2 groups of 3 channels
+    AttentionOptions o;
+    o.scale = 0.4;
+    CHECK_CLOSE(packed_qkv_channel_attention(qkv, 2, o, parts), composed_channel_attention(qkv, 2, parts, 0.4), 1e-12,
+                1e-12);
+    std::vector<Tensor> in{randn64({2, 7, 18}, 92 + parts[0])};
+    CHECK_GRADCHECK([o, parts](const std::vector<Tensor>& t) { return packed_qkv_channel_attention(t[0], 2, o, parts); },
+                    in, attention_tolerance());
+    // a non-contiguous qkv gives the same; the default scale is 1 / sqrt(N)
+    Tensor qkv_t = qkv.transpose(0, 1).contiguous().transpose(0, 1);
+    CHECK_FALSE(qkv_t.is_contiguous());
+    CHECK_CLOSE(packed_qkv_channel_attention(qkv_t, 2, o, parts), packed_qkv_channel_attention(qkv, 2, o, parts), 0, 0);
+    CHECK_CLOSE(packed_qkv_channel_attention(qkv, 2, {}, parts),
+                composed_channel_attention(qkv, 2, parts, 1.0 / std::sqrt(7.0)), 1e-12, 1e-12);
+  }
+  // f32 (the blocked GEMM form on AVX2 CPUs) with DaViT's sizes: 196 positions, 4 groups of 16
+  // channels; output and the gradient of qkv against f64
+  Tensor qkv = randn64({2, 196, 3 * 64}, 94, false), go = randn64({2, 196, 64}, 95, false);
+  auto run = [&](DType dt) {
+    Tensor x = qkv.to(dt).detach().requires_grad_();
+    AttentionOptions o;
+    o.scale = 0.25;
+    Tensor out = packed_qkv_channel_attention(x, 4, o, {1, 2, 0});
+    sum(out * go.to(dt)).backward();
+    return std::vector<Tensor>{out.detach(), x.grad()};
+  };
+  std::vector<Tensor> ref = run(DType::f64), got = run(DType::f32);
+  CHECK_CLOSE(ref[0], composed_channel_attention(qkv, 4, {1, 2, 0}, 0.25), 1e-12, 1e-12);
+  CHECK_CLOSE(got[0], ref[0], 2e-5, 2e-5);
+  CHECK_CLOSE(got[1], ref[1], 2e-5, 2e-5);
+  // with dropout it takes the composed path, reproducibly from the seed
+  AttentionOptions drop;
+  drop.dropout_p = 0.3;
+  Generator g1(7), g2(7);
+  drop.generator = &g1;
+  Tensor a = packed_qkv_channel_attention(qkv, 4, drop);
+  Tensor t = qkv.reshape({2, 196, 3, 4, 16}).permute({2, 0, 3, 4, 1});
+  drop.generator = &g2;
+  Tensor b = scaled_dot_product_attention(t.select(0, 0), t.select(0, 1), t.select(0, 2), drop)
+                 .permute({0, 3, 1, 2})
+                 .reshape({2, 196, 64});
+  CHECK_CLOSE(a, b, 0, 0);
+}
+
+TEST_CASE("packed_qkv_channel_attention errors") {
+  CHECK_THROWS_WITH_SUBSTR(packed_qkv_channel_attention(zeros({2, 5}), 1), "[B, N, 3 * C]");
+  CHECK_THROWS_WITH_SUBSTR(packed_qkv_channel_attention(zeros({2, 5, 12}), 3), "3 * groups * group_width");
+  CHECK_THROWS_WITH_SUBSTR(packed_qkv_channel_attention(zeros({2, 5, 12}), 0), "groups must be positive");
+  CHECK_THROWS_WITH_SUBSTR(packed_qkv_channel_attention(zeros({2, 5, 12}), 2, {}, {0, 0, 1}), "parts must order");
+  CHECK_THROWS_WITH_SUBSTR(packed_qkv_channel_attention(zeros({2, 5, 12}), 2, {}, {0, 1, 3}), "parts must order");
+  CHECK_THROWS_WITH_SUBSTR(packed_qkv_channel_attention(arange(24).reshape({1, 2, 12}), 2), "floating");
+}
