@@ -3,6 +3,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
 
@@ -12,11 +16,80 @@ namespace {
 
 // Scalar conversion (load_as_double, store_from) and dispatch_storage: tensor/scalar_convert.h, tensor/dtype.h.
 
+#if defined(__x86_64__)
+// dst[r * ld_dst + c] = src[c * ld_src + r] for an 8 x 8 block of 4-byte elements, through registers.
+__attribute__((target("avx2"))) void transpose_8x8(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld_src), r2 = _mm256_loadu_ps(src + 2 * ld_src),
+         r3 = _mm256_loadu_ps(src + 3 * ld_src), r4 = _mm256_loadu_ps(src + 4 * ld_src),
+         r5 = _mm256_loadu_ps(src + 5 * ld_src), r6 = _mm256_loadu_ps(src + 6 * ld_src),
+         r7 = _mm256_loadu_ps(src + 7 * ld_src);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+         t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+         t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+         u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+         u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+         u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + ld_dst, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ld_dst, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ld_dst, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ld_dst, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ld_dst, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ld_dst, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ld_dst, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+bool cpu_has_avx2() { return __builtin_cpu_supports("avx2"); }
+#endif
+
+// A 4-byte copy whose last two merged dims are swapped between the two sides (a permute such as
+// [B, N, C] -> [B, C, N]: the destination is contiguous along the last dim, the source along the one
+// before) runs as 8 x 8 register transposes; element by element, every source read strides a row.
+// (DaViT's channel attention transposes its qkv, output and their gradients: 3.4 -> ? ms a step.)
+// Returns false for any other layout or without AVX2.
+bool copy_transposed32(const MergedDims<2>& m, const uint32_t* s, uint32_t* d) {
+#if defined(__x86_64__)
+  static const bool avx2 = cpu_has_avx2();
+  const int a = m.nd - 2, b = m.nd - 1;
+  if (!avx2 || m.nd < 2 || m.st[0][b] != 1 || m.st[1][a] != 1 || m.size[a] < 8 || m.size[b] < 8) return false;
+  const int64_t A = m.size[a], N = m.size[b], d_row = m.st[0][a], s_col = m.st[1][b];
+  int64_t outer = 1;
+  for (int i = 0; i < a; ++i) outer *= m.size[i];
+  const int64_t strips = (N + 7) / 8;  // 8 source rows (destination columns) per task
+  parallel_for(outer * strips, 8 * A, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      int64_t so = 0, dof = 0, rem = t / strips;
+      for (int i = a - 1; i >= 0; --i) {
+        const int64_t idx = rem % m.size[i];
+        rem /= m.size[i];
+        so += idx * m.st[1][i];
+        dof += idx * m.st[0][i];
+      }
+      const int64_t j0 = (t % strips) * 8, j1 = std::min(N, j0 + 8);
+      const float* sf = reinterpret_cast<const float*>(s) + so;
+      float* df = reinterpret_cast<float*>(d) + dof;
+      int64_t i = 0;
+      if (j1 - j0 == 8)
+        for (; i + 8 <= A; i += 8) transpose_8x8(sf + j0 * s_col + i, s_col, df + i * d_row + j0, d_row);
+      for (; i < A; ++i)  // the edges (all of a strip narrower than 8) one by one
+        for (int64_t j = j0; j < j1; ++j) d[dof + i * d_row + j] = s[so + i + j * s_col];
+    }
+  });
+  return true;
+#else
+  return false;
+#endif
+}
+
 // Same-dtype copy: moves raw element bits, contiguous runs with memcpy.
 template <class Bits>
 void copy_bits(const Tensor& src, const Tensor& dst) {
   auto* s = static_cast<const Bits*>(src.raw_data());
   auto* d = static_cast<Bits*>(dst.raw_data());
+  if constexpr (sizeof(Bits) == 4) {
+    const MergedDims<2> m = merge_dims<2>(dst.shape(), {dst.strides(), src.strides()});
+    if (!m.empty && copy_transposed32(m, s, d)) return;
+  }
   strided_loop<2>(dst.shape(), {dst.strides(), src.strides()}, [&](int64_t n, Offsets<2> o, Offsets<2> st) {
     if (st[0] == 1 && st[1] == 1) {
       std::memcpy(d + o[0], s + o[1], static_cast<size_t>(n) * sizeof(Bits));

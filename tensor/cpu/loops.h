@@ -18,27 +18,47 @@ constexpr int64_t kParallelGrain = 32768;
 template <int K>
 using Offsets = std::array<int64_t, K>;
 
+// A shape and the strides of K operands with size-1 dims dropped and adjacent dims merged where
+// they are contiguous for every operand: [B, G, Cg, N] read from a [B, N, G*Cg] buffer is [B, C, N].
+template <int K>
+struct MergedDims {
+  int nd = 0;
+  bool empty = false;  // some dim has size 0
+  int64_t size[kMaxDims];
+  int64_t st[K][kMaxDims];
+};
+template <int K>
+MergedDims<K> merge_dims(const Shape& shape, const std::array<Strides, K>& strides) {
+  MergedDims<K> m;
+  for (int d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (shape[d] == 0) {
+      m.empty = true;
+      return m;
+    }
+    bool merge = m.nd > 0;
+    for (int k = 0; k < K && merge; ++k) merge = m.st[k][m.nd - 1] == strides[k][d] * shape[d];
+    if (merge) {
+      m.size[m.nd - 1] *= shape[d];
+      for (int k = 0; k < K; ++k) m.st[k][m.nd - 1] = strides[k][d];
+    } else {
+      m.size[m.nd] = shape[d];
+      for (int k = 0; k < K; ++k) m.st[k][m.nd] = strides[k][d];
+      ++m.nd;
+    }
+  }
+  return m;
+}
+
 template <int K, class Body>
 void strided_loop(const Shape& shape, const std::array<Strides, K>& strides, Body&& body,
                   int64_t grain = kParallelGrain) {
   // 1. Drop size-1 dims and merge dims that are contiguous for every operand.
-  int64_t size[kMaxDims];
-  int64_t st[K][kMaxDims];
-  int nd = 0;
-  for (int d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
-    if (shape[d] == 0) return;
-    bool merge = nd > 0;
-    for (int k = 0; k < K && merge; ++k) merge = st[k][nd - 1] == strides[k][d] * shape[d];
-    if (merge) {
-      size[nd - 1] *= shape[d];
-      for (int k = 0; k < K; ++k) st[k][nd - 1] = strides[k][d];
-    } else {
-      size[nd] = shape[d];
-      for (int k = 0; k < K; ++k) st[k][nd] = strides[k][d];
-      ++nd;
-    }
-  }
+  const MergedDims<K> m = merge_dims<K>(shape, strides);
+  if (m.empty) return;
+  const int nd = m.nd;
+  const auto& size = m.size;
+  const auto& st = m.st;
   Offsets<K> inner{};
   if (nd == 0) {  // a single element
     Offsets<K> zero{};
