@@ -3,12 +3,10 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/transpose8.h"
 
 namespace iris::cpu {
 
@@ -17,36 +15,28 @@ namespace {
 // Scalar conversion (load_as_double, store_from) and dispatch_storage: tensor/scalar_convert.h, tensor/dtype.h.
 
 #if defined(__x86_64__)
-// dst[r * ld_dst + c] = src[c * ld_src + r] for an 8 x 8 block of 4-byte elements, through registers.
-__attribute__((target("avx2"))) void transpose_8x8(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
-  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld_src), r2 = _mm256_loadu_ps(src + 2 * ld_src),
-         r3 = _mm256_loadu_ps(src + 3 * ld_src), r4 = _mm256_loadu_ps(src + 4 * ld_src),
-         r5 = _mm256_loadu_ps(src + 5 * ld_src), r6 = _mm256_loadu_ps(src + 6 * ld_src),
-         r7 = _mm256_loadu_ps(src + 7 * ld_src);
-  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
-         t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-         t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-         u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-         u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-         u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_storeu_ps(dst + ld_dst, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_storeu_ps(dst + 2 * ld_dst, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_storeu_ps(dst + 3 * ld_dst, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_storeu_ps(dst + 4 * ld_dst, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_storeu_ps(dst + 5 * ld_dst, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_storeu_ps(dst + 6 * ld_dst, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_storeu_ps(dst + 7 * ld_dst, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
 bool cpu_has_avx2() { return __builtin_cpu_supports("avx2"); }
+
+// The full 8 x 8 blocks of one strip: source rows [j0, j0 + 8) (stride s_col, contiguous along i)
+// into destination columns [j0, j0 + 8) (rows i, stride d_row); returns the first row not done.
+__attribute__((target("avx2"))) int64_t transpose_strip_avx2(const float* s, int64_t s_col, float* d, int64_t d_row,
+                                                             int64_t A, int64_t j0) {
+  int64_t i = 0;
+  for (; i + 8 <= A; i += 8) {
+    const float* b = s + j0 * s_col + i;
+    transpose8_store(_mm256_loadu_ps(b), _mm256_loadu_ps(b + s_col), _mm256_loadu_ps(b + 2 * s_col),
+                     _mm256_loadu_ps(b + 3 * s_col), _mm256_loadu_ps(b + 4 * s_col), _mm256_loadu_ps(b + 5 * s_col),
+                     _mm256_loadu_ps(b + 6 * s_col), _mm256_loadu_ps(b + 7 * s_col), d + i * d_row + j0, d_row);
+  }
+  return i;
+}
 #endif
 
 // A 4-byte copy whose last two merged dims are swapped between the two sides (a permute such as
 // [B, N, C] -> [B, C, N]: the destination is contiguous along the last dim, the source along the one
-// before) runs as 8 x 8 register transposes; element by element, every source read strides a row.
-// (DaViT's channel attention transposes its qkv, output and their gradients: 3.4 -> ? ms a step.)
-// Returns false for any other layout or without AVX2.
+// before) runs as 8 x 8 register transposes; element by element every source read strides a row.
+// ([64, 196, 64] out of a [64, 196, 192] buffer, 2 threads: 420 -> 155 us.) Returns false for any
+// other layout or without AVX2.
 bool copy_transposed32(const MergedDims<2>& m, const uint32_t* s, uint32_t* d) {
 #if defined(__x86_64__)
   static const bool avx2 = cpu_has_avx2();
@@ -66,11 +56,9 @@ bool copy_transposed32(const MergedDims<2>& m, const uint32_t* s, uint32_t* d) {
         dof += idx * m.st[0][i];
       }
       const int64_t j0 = (t % strips) * 8, j1 = std::min(N, j0 + 8);
-      const float* sf = reinterpret_cast<const float*>(s) + so;
-      float* df = reinterpret_cast<float*>(d) + dof;
-      int64_t i = 0;
-      if (j1 - j0 == 8)
-        for (; i + 8 <= A; i += 8) transpose_8x8(sf + j0 * s_col + i, s_col, df + i * d_row + j0, d_row);
+      int64_t i = j1 - j0 == 8 ? transpose_strip_avx2(reinterpret_cast<const float*>(s) + so, s_col,
+                                                      reinterpret_cast<float*>(d) + dof, d_row, A, j0)
+                               : 0;
       for (; i < A; ++i)  // the edges (all of a strip narrower than 8) one by one
         for (int64_t j = j0; j < j1; ++j) d[dof + i * d_row + j] = s[so + i + j * s_col];
     }

@@ -10,6 +10,7 @@
 // gradients) gives each thread a slice of K and adds the slices up; a team of one (the per-head
 // products inside the attention kernel) runs with no OpenMP construct at all.
 #include "tensor/cpu/sgemm.h"
+#include "tensor/cpu/transpose8.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -135,26 +136,9 @@ __attribute__((target("avx2,fma"))) void pack_b_panel_colmajor_avx2(const float*
       const float* src = b + half * 8 * cs + k;
       const int64_t have = cols - half * 8;  // columns of this half that exist
 #define IRIS_COL(c) ((c) < have ? _mm256_loadu_ps(src + (c) * cs) : zero)  // (a lambda would lose the target)
-      __m256 r0 = IRIS_COL(0), r1 = IRIS_COL(1), r2 = IRIS_COL(2), r3 = IRIS_COL(3), r4 = IRIS_COL(4),
-             r5 = IRIS_COL(5), r6 = IRIS_COL(6), r7 = IRIS_COL(7);
+      transpose8_store(IRIS_COL(0), IRIS_COL(1), IRIS_COL(2), IRIS_COL(3), IRIS_COL(4), IRIS_COL(5), IRIS_COL(6),
+                       IRIS_COL(7), dst + k * NR + half * 8, NR);
 #undef IRIS_COL
-      // 8 x 8 transpose: interleave pairs, then quads, then swap 128-bit halves
-      __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
-             t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-             t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-      __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-             u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-             u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-             u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-      float* d = dst + k * NR + half * 8;
-      _mm256_store_ps(d + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
-      _mm256_store_ps(d + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
-      _mm256_store_ps(d + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
-      _mm256_store_ps(d + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
-      _mm256_store_ps(d + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
-      _mm256_store_ps(d + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
-      _mm256_store_ps(d + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
-      _mm256_store_ps(d + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
     }
   for (; k < kc; ++k)
     for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? b[k + c * cs] : 0.0f;
