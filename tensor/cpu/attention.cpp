@@ -180,37 +180,47 @@ void attention_backward_rows(const Dims& d, Operand<const T> Q, Operand<const T>
 
 constexpr int64_t kRowBlock = 64;  // query rows per block: the [rows, S] buffers stay in L2 up to S ~ 1000
 
-// Rows [i0, i0 + rows) of one slice: p [rows, S] = softmax(scale q k^T) under the causal rule
-// (masked entries exactly 0), written over the scores. Forward: fills lse_out[0 .. rows). Backward:
-// lse_in holds the saved logsumexps, so p = exp(s - lse) needs no max or sum.
+// Row stride of the [rows, S] score buffers: S rounded up to whole 8-lane vectors. The softmax runs
+// over the padding too (as -inf, so exactly 0 after exp), and its loops never fall into a scalar
+// tail: with S = 50 the two leftover columns ran the exp one element at a time.
+int64_t padded(int64_t S) { return (S + 7) / 8 * 8; }
+
+// Rows [i0, i0 + rows) of one slice: p [rows, S] (row stride padded(S)) = softmax(scale q k^T)
+// under the causal rule (masked entries exactly 0), written over the scores. Forward: fills
+// lse_out[0 .. rows). Backward: lse_in holds the saved logsumexps, so p = exp(s - lse) needs no
+// max or sum.
 void block_probabilities(const Dims& d, const float* qs, int64_t q_rs, const float* ks, int64_t k_rs, int64_t i0,
                          int64_t rows, float scale, bool causal, float* p, float* lse_out, const float* lse_in) {
+  const int64_t ld = padded(d.S);
+  const float inf = std::numeric_limits<float>::infinity();
   // scores [rows, S] = scale * q [rows, E] x k^T [E, S] (k read in place, transposed)
-  packed_sgemm(rows, d.S, d.E, scale, qs + i0 * q_rs, q_rs, 1, ks, 1, k_rs, 0.0f, p, d.S, 1);
+  packed_sgemm(rows, d.S, d.E, scale, qs + i0 * q_rs, q_rs, 1, ks, 1, k_rs, 0.0f, p, ld, 1);
   for (int64_t r = 0; r < rows; ++r) {
-    float* pr = p + r * d.S;
-    const int64_t n = causal ? std::min(i0 + r + 1, d.S) : d.S;
-    std::fill(pr + n, pr + d.S, 0.0f);
+    float* pr = p + r * ld;
+    const int64_t n = causal ? std::min(i0 + r + 1, d.S) : d.S;  // keys this query may see
+    const int64_t nv = padded(n);                                 // ... rounded up to whole vectors
+    std::fill(pr + n, pr + nv, -inf);   // exp makes these exact zeros
+    if (nv < d.S) std::fill(pr + nv, pr + d.S, 0.0f);  // masked keys past the vectors (causal rows)
     if (n == 0) {  // no keys: an all-zero row (the row loops do the same)
-      if (lse_out) lse_out[r] = -std::numeric_limits<float>::infinity();
+      if (lse_out) lse_out[r] = -inf;
       continue;
     }
     if (lse_in) {
       const float l = lse_in[r];
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) pr[j] = kernel_exp<float>(pr[j] - l);
+      for (int64_t j = 0; j < nv; ++j) pr[j] = kernel_exp<float>(pr[j] - l);
       continue;
     }
-    const float m = row_max(pr, n);
+    const float m = row_max(pr, nv);
     float total = 0;
 #pragma omp simd reduction(+ : total)
-    for (int64_t j = 0; j < n; ++j) {
+    for (int64_t j = 0; j < nv; ++j) {
       pr[j] = kernel_exp<float>(pr[j] - m);
       total += pr[j];
     }
     const float inv = 1.0f / total;
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) pr[j] *= inv;
+    for (int64_t j = 0; j < nv; ++j) pr[j] *= inv;
     lse_out[r] = m + std::log(total);
   }
 }
@@ -219,7 +229,8 @@ void attention_forward_blocked(const Dims& d, Operand<const float> Q, Operand<co
                                float scale, bool causal, Operand<float> O, float* lse) {
   parallel_for_dynamic(d.slices(), d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
     thread_local std::vector<float> p;  // per-thread scratch, kept between calls (no allocation per step)
-    p.resize(static_cast<size_t>(std::min(kRowBlock, d.L) * d.S));
+    const int64_t ld = padded(d.S);
+    p.resize(static_cast<size_t>(std::min(kRowBlock, d.L) * ld));
     for (int64_t sl = s0; sl < s1; ++sl) {
       const float* qs = Q.slice(sl, d.H);
       const float* ks = K.slice(sl, d.H);
@@ -229,7 +240,7 @@ void attention_forward_blocked(const Dims& d, Operand<const float> Q, Operand<co
         const int64_t rows = std::min(kRowBlock, d.L - i0);
         block_probabilities(d, qs, Q.rs, ks, K.rs, i0, rows, scale, causal, p.data(), lse + sl * d.L + i0, nullptr);
         // out [rows, Ev] = p [rows, S] x v [S, Ev]
-        packed_sgemm(rows, d.Ev, d.S, 1.0f, p.data(), d.S, 1, vs, V.rs, 1, 0.0f, os + i0 * O.rs, O.rs, 1);
+        packed_sgemm(rows, d.Ev, d.S, 1.0f, p.data(), ld, 1, vs, V.rs, 1, 0.0f, os + i0 * O.rs, O.rs, 1);
       }
     }
   });
@@ -239,7 +250,8 @@ void attention_backward_blocked(const Dims& d, Operand<const float> Q, Operand<c
                                 Operand<const float> O, const float* lse, Operand<const float> GO, float scale,
                                 bool causal, Operand<float> GQ, Operand<float> GK, Operand<float> GV) {
   parallel_for_dynamic(d.slices(), 2 * d.L * d.S * (d.E + d.Ev), [&](int64_t s0, int64_t s1) {
-    const size_t block = static_cast<size_t>(std::min(kRowBlock, d.L) * d.S);
+    const int64_t ld = padded(d.S);  // row stride of p and ds
+    const size_t block = static_cast<size_t>(std::min(kRowBlock, d.L) * ld);
     thread_local std::vector<float> p, ds;  // per-thread scratch, kept between calls
     p.resize(block);
     ds.resize(block);
@@ -258,7 +270,7 @@ void attention_backward_blocked(const Dims& d, Operand<const float> Q, Operand<c
         const float* qb = qs + i0 * Q.rs;     // [rows, E]
         block_probabilities(d, qs, Q.rs, ks, K.rs, i0, rows, scale, causal, p.data(), nullptr, lse + sl * d.L + i0);
         // dP [rows, S] = dO [rows, Ev] x v^T [Ev, S]
-        packed_sgemm(rows, d.S, d.Ev, 1.0f, gob, GO.rs, 1, vs, 1, V.rs, 0.0f, ds.data(), d.S, 1);
+        packed_sgemm(rows, d.S, d.Ev, 1.0f, gob, GO.rs, 1, vs, 1, V.rs, 0.0f, ds.data(), ld, 1);
         // dS = scale * P (dP - D),  D_r = dO_r . O_r  (masked entries have P = 0, so dS = 0)
         for (int64_t r = 0; r < rows; ++r) {
           const float* gor = gob + r * GO.rs;
@@ -266,18 +278,18 @@ void attention_backward_blocked(const Dims& d, Operand<const float> Q, Operand<c
           float D = 0;
 #pragma omp simd reduction(+ : D)
           for (int64_t c = 0; c < d.Ev; ++c) D += gor[c] * orow[c];
-          float* dsr = ds.data() + r * d.S;
-          const float* pr = p.data() + r * d.S;
+          float* dsr = ds.data() + r * ld;
+          const float* pr = p.data() + r * ld;
 #pragma omp simd
           for (int64_t j = 0; j < d.S; ++j) dsr[j] = scale * pr[j] * (dsr[j] - D);
         }
         const float beta = i0 == 0 ? 0.0f : 1.0f;  // dK, dV sum over the row blocks
         // dQ [rows, E] = dS [rows, S] x k [S, E]
-        packed_sgemm(rows, d.E, d.S, 1.0f, ds.data(), d.S, 1, ks, K.rs, 1, 0.0f, gqs + i0 * GQ.rs, GQ.rs, 1);
+        packed_sgemm(rows, d.E, d.S, 1.0f, ds.data(), ld, 1, ks, K.rs, 1, 0.0f, gqs + i0 * GQ.rs, GQ.rs, 1);
         // dK [S, E] += dS^T [S, rows] x q [rows, E]
-        packed_sgemm(d.S, d.E, rows, 1.0f, ds.data(), 1, d.S, qb, Q.rs, 1, beta, gks, GK.rs, 1);
+        packed_sgemm(d.S, d.E, rows, 1.0f, ds.data(), 1, ld, qb, Q.rs, 1, beta, gks, GK.rs, 1);
         // dV [S, Ev] += P^T [S, rows] x dO [rows, Ev]
-        packed_sgemm(d.S, d.Ev, rows, 1.0f, p.data(), 1, d.S, gob, GO.rs, 1, beta, gvs, GV.rs, 1);
+        packed_sgemm(d.S, d.Ev, rows, 1.0f, p.data(), 1, ld, gob, GO.rs, 1, beta, gvs, GV.rs, 1);
       }
     }
   });
