@@ -7,6 +7,8 @@
 // (never NaN). Without mask, bias or dropout one fused kernel runs instead (tensor/backend.h
 // attention). packed_qkv_attention is multi-head self-attention read straight from a fused QKV
 // projection. Leaves out: key padding as lengths (pass a mask).
+#include <algorithm>
+
 #include "autograd/op_util.h"
 
 namespace iris {

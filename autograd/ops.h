@@ -6,6 +6,7 @@
 // Shape letters: N batch, C channels, H/W spatial, L query tokens, S key tokens, E embedding.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <utility>
