@@ -6,7 +6,8 @@
 // older versions; iris defines the row's output as zeros and every gradient through it as zero
 // (never NaN). Without mask, bias or dropout one fused kernel runs instead (tensor/backend.h
 // attention). packed_qkv_attention is multi-head self-attention read straight from a fused QKV
-// projection. Leaves out: key padding as lengths (pass a mask).
+// projection; packed_qkv_channel_attention is DaViT's channel attention from one, after a single
+// transpose. Leaves out: key padding as lengths (pass a mask).
 #include <algorithm>
 
 #include "autograd/op_util.h"
