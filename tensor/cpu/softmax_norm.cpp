@@ -231,9 +231,11 @@ void layer_norm_backward_typed(const Tensor& grad_y, const Tensor& x, const Tens
   const T* rp = rstd.data<T>();
   T* gxp = grad_x.defined() ? grad_x.data<T>() : nullptr;
   const bool want_w = grad_weight.defined(), want_b = grad_bias.defined();
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>({R, (R * D) / 8192, 64}));
-  // Per-chunk partials of the weight and bias gradients in the element type (a chunk is at most
-  // R/chunks rows), added up across chunks in f64; the row sums likewise in T, in vector lanes.
+  // Per-chunk partials of the weight and bias gradients in the element type, added up across chunks
+  // in f64; a chunk is at most 256 rows, so an f32 partial sums at most 256 terms. The row sums are
+  // in T too, in vector lanes.
+  const int64_t chunks =
+      std::max<int64_t>({1, std::min<int64_t>({R, (R * D) / 8192, 64}), (R + 255) / 256});
   std::vector<T> partial_w(want_w ? static_cast<size_t>(chunks * D) : 0, T(0));
   std::vector<T> partial_b(want_b ? static_cast<size_t>(chunks * D) : 0, T(0));
   parallel_for(chunks, R * D / chunks * 8, [&](int64_t c0, int64_t c1) {
