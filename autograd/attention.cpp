@@ -34,6 +34,27 @@ void check_broadcasts_to(const char* what, const Tensor& extra, const Shape& sco
              " does not broadcast to the attention scores [..., L, S] = ", shape_str(scores));
 }
 
+// The checks the two packed ops share on qkv [B, N, 3 * W] split into `count` parts of W / count
+// (heads or groups); returns W. letter/count_name/unit_name word the errors ("D", "heads", "head_dim").
+int64_t check_packed_qkv(const char* op, const Tensor& qkv, int64_t count, const char* letter,
+                         const char* count_name, const char* unit_name) {
+  IRIS_CHECK(qkv.defined(), op, ": qkv is undefined");
+  IRIS_CHECK(qkv.dim() == 3, op, ": qkv must be [B, N, 3 * ", letter, "] (a fused QKV projection), got shape ",
+             shape_str(qkv.shape()));
+  detail::check_floating(op, qkv);
+  IRIS_CHECK(count > 0, op, ": ", count_name, " must be positive, got ", count);
+  IRIS_CHECK(qkv.shape()[2] % (3 * count) == 0, op, ": the last dim of qkv ", shape_str(qkv.shape()), " must be 3 * ",
+             count_name, " * ", unit_name, " with ", count_name, " = ", count);
+  return qkv.shape()[2] / 3;
+}
+
+// Whether a packed op runs as one fused node: the backend reads strided views, and nothing
+// (mask, bias, dropout) needs the composed form; sizes are non-empty.
+bool packed_fused(const Tensor& qkv, const AttentionOptions& opts, int64_t unit) {
+  return backend(qkv.device()).attention_takes_views() && !opts.mask.defined() && !opts.bias.defined() &&
+         opts.dropout_p == 0.0 && qkv.shape()[0] > 0 && qkv.shape()[1] > 0 && unit > 0;
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opts) {
@@ -144,18 +165,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 
 Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOptions& opts) {
   const char* op = "packed_qkv_attention";
-  IRIS_CHECK(qkv.defined(), op, ": qkv is undefined");
-  IRIS_CHECK(qkv.dim() == 3, op, ": qkv must be [B, N, 3 * D] (a fused QKV projection), got shape ",
-             shape_str(qkv.shape()));
-  detail::check_floating(op, qkv);
-  IRIS_CHECK(heads > 0, op, ": heads must be positive, got ", heads);
-  const int64_t B = qkv.shape()[0], N = qkv.shape()[1], width = qkv.shape()[2];
-  IRIS_CHECK(width % (3 * heads) == 0, op, ": the last dim of qkv ", shape_str(qkv.shape()),
-             " must be 3 * heads * head_dim with heads = ", heads);
-  const int64_t D = width / 3, hd = D / heads;
-  const bool fused = backend(qkv.device()).attention_takes_views() && !opts.mask.defined() && !opts.bias.defined() &&
-                     opts.dropout_p == 0.0 && B > 0 && N > 0 && hd > 0;
-  if (!fused) {
+  const int64_t D = check_packed_qkv(op, qkv, heads, "D", "heads", "head_dim");
+  const int64_t B = qkv.shape()[0], N = qkv.shape()[1], hd = D / heads;
+  if (!packed_fused(qkv, opts, hd)) {
     // [B, N, 3D] -> [B, N, 3, H, hd] -> [3, B, H, N, hd]; attention per head; [B, H, N, hd] -> [B, N, D]
     Tensor t = qkv.reshape({B, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
     Tensor o = scaled_dot_product_attention(t.select(0, 0), t.select(0, 1), t.select(0, 2), opts);
@@ -189,21 +201,12 @@ Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOpt
 Tensor packed_qkv_channel_attention(const Tensor& qkv, int64_t groups, const AttentionOptions& opts,
                                     std::array<int, 3> parts) {
   const char* op = "packed_qkv_channel_attention";
-  IRIS_CHECK(qkv.defined(), op, ": qkv is undefined");
-  IRIS_CHECK(qkv.dim() == 3, op, ": qkv must be [B, N, 3 * C] (a fused QKV projection), got shape ",
-             shape_str(qkv.shape()));
-  detail::check_floating(op, qkv);
-  IRIS_CHECK(groups > 0, op, ": groups must be positive, got ", groups);
+  const int64_t C = check_packed_qkv(op, qkv, groups, "C", "groups", "group_width");
   IRIS_CHECK(parts[0] != parts[1] && parts[0] != parts[2] && parts[1] != parts[2] &&
                  std::min({parts[0], parts[1], parts[2]}) == 0 && std::max({parts[0], parts[1], parts[2]}) == 2,
              op, ": parts must order 0, 1 and 2, got {", parts[0], ", ", parts[1], ", ", parts[2], "}");
-  const int64_t B = qkv.shape()[0], N = qkv.shape()[1], width = qkv.shape()[2];
-  IRIS_CHECK(width % (3 * groups) == 0, op, ": the last dim of qkv ", shape_str(qkv.shape()),
-             " must be 3 * groups * group_width with groups = ", groups);
-  const int64_t C = width / 3, cg = C / groups;
-  const bool fused = backend(qkv.device()).attention_takes_views() && !opts.mask.defined() && !opts.bias.defined() &&
-                     opts.dropout_p == 0.0 && B > 0 && N > 0 && cg > 0;
-  if (!fused) {
+  const int64_t B = qkv.shape()[0], N = qkv.shape()[1], cg = C / groups;
+  if (!packed_fused(qkv, opts, cg)) {
     // [B, N, 3C] -> [B, N, 3, G, Cg] -> [3, B, G, Cg, N]; attention per group; [B, G, Cg, N] -> [B, N, C]
     Tensor t = qkv.reshape({B, N, 3, groups, cg}).permute({2, 0, 3, 4, 1});
     Tensor o = scaled_dot_product_attention(t.select(0, parts[0]), t.select(0, parts[1]), t.select(0, parts[2]), opts);

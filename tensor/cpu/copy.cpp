@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstring>
 
-
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/transpose8.h"
@@ -15,8 +14,6 @@ namespace {
 // Scalar conversion (load_as_double, store_from) and dispatch_storage: tensor/scalar_convert.h, tensor/dtype.h.
 
 #if defined(__x86_64__)
-bool cpu_has_avx2() { return __builtin_cpu_supports("avx2"); }
-
 // The full 8 x 8 blocks of one strip: source rows [j0, j0 + 8) (stride s_col, contiguous along i)
 // into destination columns [j0, j0 + 8) (rows i, stride d_row); returns the first row not done.
 __attribute__((target("avx2"))) int64_t transpose_strip_avx2(const float* s, int64_t s_col, float* d, int64_t d_row,

@@ -37,6 +37,15 @@ Layout layout_of(int64_t rows, int64_t cols, int64_t rs, int64_t cs, const char*
                       ") is neither row- nor column-major; call contiguous() first"));
 }
 
+// (row stride, column stride) of an operand matrix, as the packed GEMM takes it.
+struct RowCol {
+  int64_t rs, cs;
+};
+RowCol row_col(const Layout& l) { return l.row_major ? RowCol{l.ld, 1} : RowCol{1, l.ld}; }
+
+// Threads for one product of flops multiply-adds: all of them past 2^18 (below, the team costs more).
+int product_threads(int64_t flops) { return flops < (int64_t(1) << 18) ? 1 : num_threads(); }
+
 template <class T, int OA, int OB>
 void gemm_one(const T* a, Layout la, const T* b, Layout lb, T* c, int64_t M, int64_t N, int64_t K, T alpha, T beta,
               const T* bias) {
@@ -66,16 +75,14 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
   const int64_t sa = a.strides()[0], sb = b.strides()[0];
 
   const bool packed = std::is_same_v<T, float> && packed_sgemm_available();
-  // (row stride, column stride) of each operand matrix, for the packed path
-  const int64_t a_rs = la.row_major ? la.ld : 1, a_cs = la.row_major ? 1 : la.ld;
-  const int64_t b_rs = lb.row_major ? lb.ld : 1, b_cs = lb.row_major ? 1 : lb.ld;
+  const RowCol ra = row_col(la), rb = row_col(lb);  // for the packed path
   auto run = [&](int64_t i, int threads) {
     const T* ai = ap + i * sa;
     const T* bi = bp + i * sb;
     T* ci = cp + i * M * N;
     if constexpr (std::is_same_v<T, float>) {
       if (packed) {
-        packed_sgemm(M, N, K, alpha, ai, a_rs, a_cs, bi, b_rs, b_cs, beta, ci, N, threads, bias);
+        packed_sgemm(M, N, K, alpha, ai, ra.rs, ra.cs, bi, rb.rs, rb.cs, beta, ci, N, threads, bias);
         return;
       }
     }
@@ -92,7 +99,7 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
       for (int64_t i = b0; i < b1; ++i) run(i, 1);
     });
   } else {
-    int threads = flops < (int64_t(1) << 18) ? 1 : num_threads();
+    const int threads = product_threads(flops);
     Eigen::setNbThreads(threads);
     for (int64_t i = 0; i < batch; ++i) run(i, threads);
   }
@@ -112,12 +119,10 @@ bool CpuBackend::gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c
   if (c.dtype() != DType::f32 || !packed_sgemm_available() || a.shape()[0] != 1) return false;
   const int64_t M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
   IRIS_ASSERT(sums.numel() == M && sums.dtype() == DType::f32);
-  Layout la = layout_of(M, K, a.strides()[1], a.strides()[2], "a");
-  Layout lb = layout_of(K, N, b.strides()[1], b.strides()[2], "b");
-  const int threads = M * N * K < (int64_t(1) << 18) ? 1 : num_threads();
-  packed_sgemm(M, N, K, 1.0f, a.data<float>(), la.row_major ? la.ld : 1, la.row_major ? 1 : la.ld, b.data<float>(),
-               lb.row_major ? lb.ld : 1, lb.row_major ? 1 : lb.ld, 0.0f, c.data<float>(), N, threads, nullptr,
-               sums.data<float>());
+  const RowCol ra = row_col(layout_of(M, K, a.strides()[1], a.strides()[2], "a"));
+  const RowCol rb = row_col(layout_of(K, N, b.strides()[1], b.strides()[2], "b"));
+  packed_sgemm(M, N, K, 1.0f, a.data<float>(), ra.rs, ra.cs, b.data<float>(), rb.rs, rb.cs, 0.0f, c.data<float>(), N,
+               product_threads(M * N * K), nullptr, sums.data<float>());
   return true;
 }
 

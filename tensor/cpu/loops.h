@@ -103,10 +103,15 @@ void strided_loop(const Shape& shape, const std::array<Strides, K>& strides, Bod
   for (int t = 0; t < threads; ++t) run_range(total * t / threads, total * (t + 1) / threads);
 }
 
+// Threads for n items of cost_per_item each: all of them (at most n) once the work passes the grain.
+inline int team_size(int64_t n, int64_t cost_per_item) {
+  return n * cost_per_item >= kParallelGrain ? static_cast<int>(std::min<int64_t>(num_threads(), n)) : 1;
+}
+
 // Runs f(begin, end) over [0, n) split across threads when n * cost_per_item is large enough.
 template <class F>
 void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
-  int threads = n * cost_per_item >= kParallelGrain ? std::min<int64_t>(num_threads(), n) : 1;
+  const int threads = team_size(n, cost_per_item);
   if (threads <= 1) {
     if (n > 0) f(int64_t(0), n);
     return;
@@ -124,7 +129,7 @@ void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
 // instead of waiting at the barrier.
 template <class F>
 void parallel_for_dynamic(int64_t n, int64_t cost_per_item, F&& f) {
-  int threads = n * cost_per_item >= kParallelGrain ? std::min<int64_t>(num_threads(), n) : 1;
+  const int threads = team_size(n, cost_per_item);
   if (threads <= 1) {
     if (n > 0) f(int64_t(0), n);
     return;

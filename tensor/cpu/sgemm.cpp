@@ -287,11 +287,11 @@ __attribute__((target("avx2,fma"))) void kernel_6x16_avx2(int64_t kc, const floa
   }
 }
 
-bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+bool cpu_has_avx2_fma() { return cpu_has_avx2() && __builtin_cpu_supports("fma"); }
 
 #else
 
-bool cpu_has_avx2() { return false; }
+bool cpu_has_avx2_fma() { return false; }
 template <bool RowMajorA>
 void kernel_6x16_avx2(int64_t, const float*, int64_t, const float*, float*, int64_t, float, float, int, int, const float*) {}
 
@@ -305,7 +305,7 @@ bool env_forces_eigen() {
 }  // namespace
 
 bool packed_sgemm_available() {
-  static const bool ok = cpu_has_avx2() && !env_forces_eigen();
+  static const bool ok = cpu_has_avx2_fma() && !env_forces_eigen();
   return ok;
 }
 
