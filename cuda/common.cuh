@@ -92,6 +92,15 @@ StridedIndex<K> make_strided_index(const Shape& shape, const std::array<Strides,
 }
 
 // ---- dtype dispatch for device code ----------------------------------------------------------
+// Size classes of the two caching allocators (device memory in runtime.cu, pinned host memory in
+// pinned.cu): 512 B multiples below 1 MiB, 2 MiB multiples above.
+constexpr size_t kSmallQuantum = 512, kLargeQuantum = size_t(2) << 20, kLargeFrom = size_t(1) << 20;
+inline size_t size_class(size_t nbytes) {
+  if (nbytes == 0) return kSmallQuantum;
+  if (nbytes < kLargeFrom) return (nbytes + kSmallQuantum - 1) / kSmallQuantum * kSmallQuantum;
+  return (nbytes + kLargeQuantum - 1) / kLargeQuantum * kLargeQuantum;
+}
+
 // Same dtypes as the CPU's dispatch_all (tensor/dtype.h); bf16/f16 are storage-only for now.
 // Usage: cuda_dispatch_all(dt, "op", [&](auto zero) { using T = decltype(zero); ... });
 template <class F>

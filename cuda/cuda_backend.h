@@ -1,6 +1,7 @@
 // The CUDA backend: the same kernel interface as tensor/cpu/, implemented with CUDA kernels and
 // cuBLAS. One .cu file per kernel family implements a slice of the class below:
 //   runtime.cu     device memory (caching allocator), stream, cuBLAS handle, registration, copy, fill
+//   pinned.cu      page-locked host memory (caching allocator) for asynchronous host -> device copies
 //   elementwise.cu unary (+ backward), binary, where
 //   reduce.cu      reductions
 //   softmax_norm.cu softmax, layer norm (forward and backward)
@@ -80,5 +81,23 @@ struct CudaAllocatorStats {
 };
 CudaAllocatorStats allocator_stats();
 void empty_cache();
+
+// ---- pinned host memory (pinned.cu) ----------------------------------------------------------
+// A caching allocator of page-locked host blocks (cudaHostAlloc, portable to every device), cached
+// by size class like device memory; register_cuda registers it with the engine, which hands it out
+// through empty_pinned / pin_memory (tensor/tensor.h).
+Allocator& pinned_host_allocator();
+// After enqueueing a transfer on `stream` that reads the pinned block starting at `block` (a
+// Storage's data()): the block is not handed out again until the transfer has run. False when
+// `block` is not a live pinned block (or the event failed): the caller must then wait itself.
+bool record_pinned_read(const void* block, cudaStream_t stream);
+struct PinnedAllocatorStats {
+  int64_t allocations = 0, cache_hits = 0, host_allocs = 0,  // host_allocs: calls to cudaHostAlloc
+          bytes_in_use = 0, peak_bytes_in_use = 0,
+          bytes_cached = 0,      // freed blocks, including those still read by a transfer
+          blocks_waiting = 0;    // freed blocks a transfer may still read (not reusable yet)
+};
+PinnedAllocatorStats pinned_allocator_stats();
+void pinned_empty_cache();  // frees every cached block (first waits for transfers still reading one)
 
 }  // namespace iris::cuda

@@ -1,8 +1,8 @@
-// The CUDA runtime: a caching device allocator, one stream and one cuBLAS handle per device (made
-// lazily), device selection, registration with the engine, and the copy / fill kernels (host<->device
-// transfers included). Leaves out: pinned host staging buffers (a pageable transfer is followed by a
-// stream sync), copies between two GPUs, and multi-GPU placement (Allocator::allocate is not told the
-// device, so memory comes from the calling thread's current device: call set_device first).
+// The CUDA runtime: a caching device allocator (per-device pools; a block comes from the device the
+// caller names, whatever the thread's current device), one stream and one cuBLAS handle per device
+// (made lazily), device selection, registration with the engine, and the copy / fill kernels
+// (host<->device transfers included: from pinned memory they are asynchronous, see host_to_device;
+// the pinned host allocator is in pinned.cu). Leaves out: copies between two GPUs.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -83,20 +83,37 @@ PerDevice& this_device() {
   return g_devices[d];
 }
 
+// Makes `device` the calling thread's current device for its lifetime and restores the previous
+// one; never throws (used where cudaMalloc / cudaFree must run on a block's own device).
+class ScopedDevice {
+ public:
+  explicit ScopedDevice(int device) {
+    if (cudaGetDevice(&previous_) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return;
+    }
+    switched_ = previous_ != device && cudaSetDevice(device) == cudaSuccess;
+    (void)cudaGetLastError();
+  }
+  ~ScopedDevice() {
+    if (switched_) (void)cudaSetDevice(previous_);
+  }
+  ScopedDevice(const ScopedDevice&) = delete;
+  ScopedDevice& operator=(const ScopedDevice&) = delete;
+
+ private:
+  int previous_ = 0;
+  bool switched_ = false;
+};
+
 // ---- the caching allocator -----------------------------------------------------------------
 // Blocks are rounded to a size class (512 B multiples below 1 MiB, 2 MiB multiples above) and freed
-// blocks wait in a list per (device, size class) for the next request of that class. Reuse needs no
+// blocks wait in a list per (device, size class) for the next request of that class: one pool per
+// device, and a block is made (cudaMalloc, under ScopedDevice) on the device the caller names, so
+// cuda:1 memory never comes from cuda:0 because of the thread's current device. Reuse needs no
 // synchronisation: every kernel runs on the device's one stream, so work enqueued after a free runs
 // after the work that used the block before it. cudaFree (empty_cache, IRIS_NO_CACHE) synchronises
 // the device itself.
-
-constexpr size_t kSmallQuantum = 512, kLargeQuantum = size_t(2) << 20, kLargeFrom = size_t(1) << 20;
-
-size_t size_class(size_t nbytes) {
-  if (nbytes == 0) return kSmallQuantum;
-  if (nbytes < kLargeFrom) return (nbytes + kSmallQuantum - 1) / kSmallQuantum * kSmallQuantum;
-  return (nbytes + kLargeQuantum - 1) / kLargeQuantum * kLargeQuantum;
-}
 
 // Size classes are multiples of 512, so the device index fits in the low bits of the key.
 uint64_t cache_key(int device, size_t size) { return static_cast<uint64_t>(size) | static_cast<uint64_t>(device); }
@@ -110,9 +127,11 @@ class CudaCachingAllocator final : public Allocator {
     caching_ = !(off && off[0] == '1');
   }
 
-  void* allocate(size_t nbytes) override {
+  void* allocate(size_t nbytes, Device d) override {
+    IRIS_ASSERT(d.is_cuda());
+    check_device_index(d.index);  // cuda:7 on a one-GPU machine: a clear error before any CUDA call
     const size_t size = size_class(nbytes);
-    const int device = current_device();
+    const int device = d.index;
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.allocations;
     void* p = nullptr;
@@ -123,6 +142,7 @@ class CudaCachingAllocator final : public Allocator {
       stats_.bytes_cached -= static_cast<int64_t>(size);
       ++stats_.cache_hits;
     } else {
+      ScopedDevice on(device);  // cudaMalloc and cudaMemGetInfo act on the current device
       cudaError_t err = cudaMalloc(&p, size);
       if (err != cudaSuccess) {  // give this device's cached blocks back and try once more
         (void)cudaGetLastError();
@@ -195,11 +215,11 @@ class CudaCachingAllocator final : public Allocator {
 
   // cudaFree on the block's own device; never throws (runs from destructors, maybe at exit).
   static void free_on_device(void* p, int device) {
-    int current = 0;
-    bool switched = cudaGetDevice(&current) == cudaSuccess && current != device &&
-                    cudaSetDevice(device) == cudaSuccess;
-    cudaError_t err = cudaFree(p);
-    if (switched) (void)cudaSetDevice(current);
+    cudaError_t err;
+    {
+      ScopedDevice on(device);
+      err = cudaFree(p);
+    }
     if (err != cudaSuccess && err != cudaErrorCudartUnloading)
       std::fprintf(stderr, "iris: cudaFree failed: %s\n", cudaGetErrorString(err));
     (void)cudaGetLastError();
@@ -273,6 +293,7 @@ void register_cuda() {
                "); run on the CPU (--device cpu) or check the driver with nvidia-smi");
     static CudaBackend* backend = new CudaBackend();
     register_allocator(DeviceType::cuda, &the_allocator());
+    register_pinned_allocator(&pinned_host_allocator());
     register_backend(DeviceType::cuda, backend);
   });
 }
@@ -364,19 +385,28 @@ void device_copy(const Tensor& src, const Tensor& dst) {
   });
 }
 
-// CPU src -> CUDA dst: make the host side contiguous (CPU copy), one transfer, then a device
-// gather/convert into dst when dst is strided or of another dtype.
+// CPU src -> CUDA dst: make the host side contiguous (a CPU copy into pinned memory), one transfer,
+// then a device gather/convert into dst when dst is strided or of another dtype.
+// When the host side is a pinned block (the source itself, e.g. a DataLoader batch made with
+// pin_memory, or our contiguous copy) the transfer is truly asynchronous and we return without
+// waiting. The block must not be handed out again while the transfer reads it: record_pinned_read
+// attaches an event on this stream to the block, and the pinned cache keeps a freed block aside
+// until its events have completed (pinned.cu). We chose an event per block over synchronising when a
+// block is freed because a batch is freed on the training thread, which must not stall on the GPU.
+// What the event cannot guard is a host write into a pinned source the caller still holds: that is
+// the caller's side of the contract, written at pin_memory in tensor/tensor.h (as PyTorch's
+// non_blocking copies). Pageable host memory: wait, so the caller may change or free the source at once.
 void host_to_device(const Tensor& src, const Tensor& dst) {
   Tensor host = src;
   if (!src.is_contiguous()) {
-    host = empty(src.shape(), src.dtype());
+    host = empty_pinned(src.shape(), src.dtype());  // ordinary memory if pinning fails
     backend(Device::cpu()).copy(src, host);
   }
   const bool direct = dst.is_contiguous() && dst.dtype() == src.dtype();
   Tensor staged = direct ? dst : empty(src.shape(), TensorOptions(src.dtype(), dst.device()));
   IRIS_CUDA_CHECK(cudaMemcpyAsync(staged.raw_data(), host.raw_data(), host.nbytes(), cudaMemcpyHostToDevice, stream()));
-  // Pageable host memory: wait, so the caller may change or free the source at once.
-  IRIS_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  const bool async = host.is_pinned() && record_pinned_read(host.impl()->storage->data(), stream());
+  if (!async) IRIS_CUDA_CHECK(cudaStreamSynchronize(stream()));
   if (!direct) device_copy(staged, dst);
 }
 

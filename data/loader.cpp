@@ -1,7 +1,8 @@
 // TensorDataset and the threaded DataLoader.
 // Workers claim batch numbers in order and park the results in a map; next() takes them in
 // order, so the sequence of batches never depends on thread timing. At most `prefetch` batches
-// wait at any time.
+// wait at any time. pin_memory copies a batch's tensors into pinned memory in make_batch, so the
+// worker pays for the copy, not the training thread (unless workers = 0).
 #include "data/loader.h"
 
 #include "autograd/ops.h"
@@ -69,7 +70,13 @@ Batch DataLoader::make_batch(int64_t k) const {
   int64_t end = std::min<int64_t>(begin + opts_.batch_size, static_cast<int64_t>(order_.size()));
   std::vector<int64_t> idx(order_.begin() + begin, order_.begin() + end);
   Generator rng(mix_seed(opts_.seed, epoch_, k));
-  return dataset_->get_batch(idx, rng);
+  Batch b = dataset_->get_batch(idx, rng);
+  if (opts_.pin_memory) {
+    // A tensor that requires grad (a custom dataset's choice) stays where it is: pinning is not differentiable.
+    for (Tensor* t : {&b.x, &b.y})
+      if (t->defined() && t->device().is_cpu() && !t->requires_grad()) *t = pin_memory(*t);
+  }
+  return b;
 }
 
 void DataLoader::start_epoch(int64_t epoch, int64_t skip_batches) {

@@ -1,7 +1,10 @@
 // Datasets and the DataLoader: seeded shuffling, batching, drop_last, and background worker
 // threads that prepare the next batches while the model trains. Every batch is made with its own
 // Generator derived from (seed, epoch, batch index), so a run gives the same batches whatever the
-// number of workers, and a resumed run continues exactly where it stopped.
+// number of workers, and a resumed run continues exactly where it stopped. With pin_memory the
+// workers also copy each finished batch into pinned (page-locked) host memory, so the training
+// loop's b.x.to(device) is one asynchronous DMA; this needs no CUDA here (tensor/'s pin_memory
+// gives ordinary memory where no GPU is usable).
 // Leaves out: sampling with replacement, distributed sharding.
 #pragma once
 
@@ -54,6 +57,7 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int workers = 1;    // background threads; 0 = build batches on the calling thread
   int prefetch = 4;   // batches prepared ahead
+  bool pin_memory = false;  // batches' x and y in pinned host memory (for GPU training); same values
 };
 
 class DataLoader {

@@ -1,6 +1,8 @@
 // Tensor factories: empty/zeros/ones/full, ranges, eye, random draws, and tensors from host data.
 // Random draws reserve Philox blocks from a Generator, so they are reproducible on every device.
 #include <cmath>
+#include <cstdio>
+#include <mutex>
 
 #include "tensor/backend.h"
 #include "tensor/tensor.h"
@@ -158,6 +160,40 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, Device device) {
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
+}
+
+// ---- pinned host memory ---------------------------------------------------------------------
+
+bool pinned_memory_available() { return pinned_allocator() != nullptr; }
+
+Tensor empty_pinned(const Shape& shape, DType dtype) {
+  Allocator* pinned = pinned_allocator();
+  if (pinned == nullptr) return empty(shape, dtype);
+  check_shape(shape, "empty_pinned");
+  auto impl = std::make_shared<TensorImpl>();
+  size_t nbytes = static_cast<size_t>(numel_of(shape)) * dtype_size(dtype);
+  try {
+    impl->storage = std::make_shared<Storage>(nbytes, Device::cpu(), *pinned);
+  } catch (const Error& e) {
+    // Page-locked memory is a speed-up, never a requirement: fall back to ordinary memory (once told).
+    static std::once_flag told;
+    std::call_once(told, [&] { std::fprintf(stderr, "iris: %s; using ordinary (pageable) host memory\n", e.what()); });
+    return empty(shape, dtype);
+  }
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor pin_memory(const Tensor& t) {
+  IRIS_CHECK(t.device().is_cpu(), "pin_memory: the tensor is on ", t.device().str(),
+             "; only CPU tensors can be pinned");
+  IRIS_CHECK(!t.requires_grad(), "pin_memory: not differentiable, and the tensor requires grad; pin t.detach()");
+  if (t.is_pinned() || !pinned_memory_available()) return t;
+  Tensor out = empty_pinned(t.shape(), t.dtype());
+  if (out.numel() > 0) backend(Device::cpu()).copy(t, out);
+  return out;
 }
 
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), {t.dtype(), t.device()}); }

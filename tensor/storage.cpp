@@ -5,6 +5,7 @@
 // so use-after-free bugs stay visible.
 #include "tensor/storage.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -37,7 +38,8 @@ class CpuCachingAllocator final : public Allocator {
   }
   ~CpuCachingAllocator() override { empty_cache(); }
 
-  void* allocate(size_t nbytes) override {
+  void* allocate(size_t nbytes, Device device) override {
+    IRIS_ASSERT(device.is_cpu());
     size_t size = round_up(nbytes);
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.allocations;
@@ -112,6 +114,7 @@ CpuCachingAllocator& the_cpu_allocator() {
 }
 
 Allocator* g_cuda_allocator = nullptr;
+std::atomic<Allocator*> g_pinned_allocator{nullptr};  // set once by the CUDA backend, read by loader threads
 
 }  // namespace
 
@@ -124,11 +127,26 @@ void register_allocator(DeviceType type, Allocator* a) {
   g_cuda_allocator = a;
 }
 
+void register_pinned_allocator(Allocator* a) { g_pinned_allocator.store(a); }
+
 #ifdef IRIS_WITH_CUDA
 namespace cuda {
 void register_cuda();  // cuda/runtime.cu
+bool available();      // cuda/runtime.cu; never throws
 }
 #endif
+
+Allocator* pinned_allocator() {
+  Allocator* a = g_pinned_allocator.load();
+#ifdef IRIS_WITH_CUDA
+  // Starting the backend registers the pinned allocator; without a usable GPU there is none.
+  if (a == nullptr && cuda::available()) {
+    cuda::register_cuda();
+    a = g_pinned_allocator.load();
+  }
+#endif
+  return a;
+}
 
 Allocator& allocator_for(Device d) {
   if (d.is_cpu()) return cpu_allocator();
@@ -140,15 +158,18 @@ Allocator& allocator_for(Device d) {
   return *g_cuda_allocator;
 }
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  data_ = allocator_for(device).allocate(nbytes);
+Storage::Storage(size_t nbytes, Device device) : Storage(nbytes, device, allocator_for(device)) {}
+
+Storage::Storage(size_t nbytes, Device device, Allocator& from)
+    : allocator_(&from), nbytes_(nbytes), device_(device) {
+  data_ = from.allocate(nbytes, device);
 }
 
 Storage::Storage(void* external, size_t nbytes, Device device)
     : data_(external), nbytes_(nbytes), device_(device), owned_(false) {}
 
 Storage::~Storage() {
-  if (owned_ && data_) allocator_for(device_).release(data_, nbytes_);
+  if (owned_ && data_) allocator_->release(data_, nbytes_);
 }
 
 }  // namespace iris

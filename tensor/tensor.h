@@ -61,6 +61,8 @@ class Tensor {
   int64_t offset() const { return checked()->offset; }
   DType dtype() const { return checked()->dtype; }
   Device device() const { return checked()->storage->device(); }
+  // CPU storage in page-locked memory (empty_pinned, pin_memory); otherwise an ordinary CPU tensor.
+  bool is_pinned() const { return checked()->storage->pinned(); }
   bool is_contiguous() const;
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
 
@@ -160,6 +162,19 @@ Tensor from_vector(const std::vector<T>& values) { return from_vector(values, Sh
 Tensor from_buffer(const void* data, const Shape& shape, DType dtype, TensorOptions opts_device = {});
 // Wraps an external buffer without copying; the caller keeps it alive.
 Tensor from_blob(void* data, const Shape& shape, DType dtype, Device device = Device::cpu());
+
+// ---- pinned (page-locked) host memory ---------------------------------------------------
+// A pinned tensor is a CPU tensor in every respect; a GPU copies it without staging, and
+// t.to(Device::cuda()) then returns without waiting for the transfer (the block is not reused until
+// the transfer ends). So, as with PyTorch's non_blocking copies: do not write into a pinned tensor on
+// the host right after sending it to a GPU; cuda::synchronize() (or any GPU -> CPU copy) first.
+// Without a usable GPU (a CPU-only build, or no device) these give ordinary CPU tensors, so code
+// that asks for pinned memory runs everywhere.
+bool pinned_memory_available();  // false: empty_pinned / pin_memory give ordinary CPU memory
+Tensor empty_pinned(const Shape& shape, DType dtype = DType::f32);
+// t itself when already pinned, or when pinned memory is unavailable; else a contiguous pinned copy.
+// Not differentiable: refuses a tensor that requires grad. t must be on the CPU.
+Tensor pin_memory(const Tensor& t);
 
 Tensor empty_like(const Tensor& t);
 Tensor zeros_like(const Tensor& t);

@@ -1,13 +1,15 @@
 // GPU against CPU for the CUDA runtime and elementwise family (cuda/runtime.cu, elementwise.cu,
-// random.cu, optim.cu): copies (strided, converting, host<->device), fill, every unary op forward and
-// backward, every binary op with broadcast and strided operands, where, the Philox draws, AdamW, the
-// caching allocator's steady state, and the error paths. Each case names the kernel, dtype and shape
+// random.cu, optim.cu, pinned.cu): copies (strided, converting, host<->device, from and to pinned
+// memory), fill, every unary op forward and backward, every binary op with broadcast and strided
+// operands, where, the Philox draws, AdamW, the caching allocators' steady state (device and pinned
+// host memory, allocation on the device named), and the error paths. Each case names the kernel, dtype and shape
 // it was checking when it fails. Leaves out: timing (bench/), multi-GPU (needs two devices).
 #include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "data/loader.h"
 #include "tensor/backend.h"
 #include "tests/cuda_helpers.h"
 
@@ -655,6 +657,173 @@ TEST_CASE("cuda allocator: a repeated computation stops calling cudaMalloc; stat
   CHECK_THROWS_WITH_SUBSTR(empty({int64_t(1) << 48}, {DType::f32, Device::cuda()}), "CUDA out of memory");
   Tensor after = full({5}, 2.0, Device::cuda());
   CHECK(after.cpu().to_vector<float>() == std::vector<float>(5, 2.0f));
+}
+
+TEST_CASE("cuda allocator: memory comes from the device the caller names, whatever the current device") {
+  REQUIRE_GPU();
+  const int n = cuda::device_count();
+  cuda::set_device(0);
+  Allocator& a = allocator_for(Device::cuda(0));
+  const cuda::CudaAllocatorStats before = cuda::allocator_stats();
+  void* p = a.allocate(1000, Device::cuda(0));
+  cudaPointerAttributes attr{};
+  REQUIRE(cudaPointerGetAttributes(&attr, p) == cudaSuccess);
+  CHECK(attr.type == cudaMemoryTypeDevice);
+  CHECK(attr.device == 0);
+  CHECK(cuda::allocator_stats().allocations == before.allocations + 1);
+  a.release(p, 1000);
+  CHECK(cuda::allocator_stats().bytes_in_use == before.bytes_in_use);
+  // a device that does not exist is refused by the allocator itself, before it counts or allocates
+  CHECK_THROWS_WITH_SUBSTR(a.allocate(1000, Device::cuda(n)), "no such device");
+  CHECK(cuda::allocator_stats().allocations == before.allocations + 1);
+  if (n < 2) {
+    MESSAGE("one GPU: allocating on cuda:1 while cuda:0 is current needs a second device; skipped that half");
+    return;
+  }
+  cuda::set_device(0);
+  void* q = a.allocate(4096, Device::cuda(1));
+  REQUIRE(cudaPointerGetAttributes(&attr, q) == cudaSuccess);
+  CHECK(attr.device == 1);
+  int current = -1;
+  REQUIRE(cudaGetDevice(&current) == cudaSuccess);
+  CHECK(current == 0);  // the allocator put the thread's device back
+  a.release(q, 4096);
+  void* r = a.allocate(4096, Device::cuda(0));  // cuda:1's cached block of this size is not for cuda:0
+  REQUIRE(cudaPointerGetAttributes(&attr, r) == cudaSuccess);
+  CHECK(attr.device == 0);
+  a.release(r, 4096);
+  Tensor t = full({256}, 3.0, Device::cuda(1));
+  CHECK(t.cpu().to_vector<float>() == std::vector<float>(256, 3.0f));
+  cuda::set_device(0);
+}
+
+// ---- pinned host memory -----------------------------------------------------------------------------
+
+TEST_CASE("cuda pinned memory: page-locked CPU tensors; host -> device -> host keeps every dtype's values") {
+  REQUIRE_GPU();
+  REQUIRE(pinned_memory_available());
+  const Shape s{37, 41};
+  for (DType dt : kStorageDTypes) {
+    Tensor x = dt == DType::u8 ? values(s, 0, 200, 12, dt) : values(s, -50, 50, 12, dt);
+    Tensor p = pin_memory(x);
+    REQUIRE(p.is_pinned());
+    CHECK(p.device().is_cpu());
+    CHECK_FALSE(p.shares_storage(x));
+    cudaPointerAttributes attr{};
+    REQUIRE(cudaPointerGetAttributes(&attr, p.raw_data()) == cudaSuccess);
+    CHECK(attr.type == cudaMemoryTypeHost);  // page-locked, as the driver sees it
+    Tensor g = p.to(Device::cuda());
+    check_same(g.cpu(), x, where_str("pinned -> device -> host", dt, s));
+    // a strided pinned source (staged through a pinned contiguous copy), into a strided GPU view
+    Tensor dst = zeros({s[0], s[1]}, {dt, Device::cuda()}).t();
+    gpu().copy(p.t(), dst);
+    check_same(dst.cpu(), x.t(), where_str("pinned transposed -> strided device view", dt, {s[1], s[0]}));
+    // device -> pinned host
+    Tensor back = empty_pinned(s, dt);
+    REQUIRE(back.is_pinned());
+    gpu().copy(g, back);
+    check_same(back, x, where_str("device -> pinned host", dt, s));
+  }
+  CHECK_THROWS_WITH_SUBSTR(pin_memory(zeros({2}, Device::cuda())), "only CPU tensors can be pinned");
+  CHECK_NOTHROW(cuda::synchronize());
+}
+
+TEST_CASE("cuda pinned memory: a repeated transfer stops calling cudaHostAlloc; stats, empty_cache") {
+  REQUIRE_GPU();
+  if (const char* off = std::getenv("IRIS_NO_CACHE"); off && off[0] == '1') {
+    MESSAGE("IRIS_NO_CACHE=1: the pinned cache is off; skipping");
+    return;
+  }
+  cuda::pinned_empty_cache();
+  const cuda::PinnedAllocatorStats start = cuda::pinned_allocator_stats();
+  CHECK(start.bytes_cached == 0);
+  cuda::PinnedAllocatorStats first;
+  for (int step = 0; step < 6; ++step) {
+    Tensor p = empty_pinned({3, 1000});
+    p.fill_(step);
+    Tensor back = p.to(Device::cuda()).cpu();  // the GPU -> CPU copy waits for the stream
+    CHECK(back.to_vector<float>() == std::vector<float>(3000, float(step)));
+    if (step == 0) first = cuda::pinned_allocator_stats();
+  }
+  const cuda::PinnedAllocatorStats end = cuda::pinned_allocator_stats();
+  CHECK(first.host_allocs - start.host_allocs == 1);
+  CHECK(end.host_allocs == first.host_allocs);        // steps 1..5 reused step 0's block
+  CHECK(end.allocations - first.allocations == 5);
+  CHECK(end.cache_hits - first.cache_hits == 5);
+  CHECK(end.bytes_in_use == start.bytes_in_use);      // nothing leaks
+  CHECK(end.peak_bytes_in_use >= 12000);
+  CHECK(end.bytes_cached >= 12000);
+  CHECK(end.blocks_waiting == 0);                     // the transfers have run
+  cuda::pinned_empty_cache();
+  CHECK(cuda::pinned_allocator_stats().bytes_cached == 0);
+  Tensor again = empty_pinned({3, 1000});
+  CHECK(cuda::pinned_allocator_stats().host_allocs == end.host_allocs + 1);
+}
+
+TEST_CASE("cuda pinned memory: a block freed while its transfer is queued is not reused until the transfer ran") {
+  REQUIRE_GPU();
+  if (const char* off = std::getenv("IRIS_NO_CACHE"); off && off[0] == '1') {
+    MESSAGE("IRIS_NO_CACHE=1: the pinned cache is off; skipping");
+    return;
+  }
+  const Shape s{1024, 1024};
+  Tensor x = values(s, -1, 1, 30, DType::f32);
+  Tensor p = pin_memory(x);
+  const void* block = p.raw_data();
+  // Queue a few milliseconds of GPU work so the transfer below waits behind it on the stream.
+  Tensor a = full({4096, 4096}, 1e-4, Device::cuda());
+  cuda::cublas();  // made now: creating the handle would wait for the GPU
+  cuda::synchronize();
+  Tensor busy = a;
+  for (int i = 0; i < 4; ++i) busy = matmul(busy, a);
+  Tensor g = p.to(Device::cuda());  // returns at once: the source is pinned
+  p = Tensor();                     // freed while the transfer is (almost surely) still queued
+  const cuda::PinnedAllocatorStats waiting = cuda::pinned_allocator_stats();
+  Tensor q = empty_pinned(s);
+  q.fill_(1e6);  // scribble over whatever block q got
+  CHECK(waiting.blocks_waiting == 1);
+  CHECK(q.raw_data() != block);  // not the block the queued transfer reads
+  CHECK(q.to_vector<float>() == std::vector<float>(size_t(1) << 20, 1e6f));
+  check_same(g.cpu(), x, "pinned source freed before its transfer ran");  // cpu() waits
+  CHECK(cuda::pinned_allocator_stats().blocks_waiting == 0);
+  // the block is free again now: the next request of its size class reuses it
+  const int64_t host_allocs = cuda::pinned_allocator_stats().host_allocs;
+  Tensor r = empty_pinned(s);
+  CHECK(r.raw_data() == block);
+  CHECK(cuda::pinned_allocator_stats().host_allocs == host_allocs);
+}
+
+TEST_CASE("cuda pinned memory: DataLoader batches with pin_memory are pinned and reach the GPU intact") {
+  REQUIRE_GPU();
+  Tensor images = values({45, 3, 8, 8}, 0, 1, 40, DType::f32);
+  Tensor labels = int_values({45}, 0, 9, 41, DType::i64);
+  auto ds = std::make_shared<data::TensorDataset>(images, labels);
+  data::LoaderOptions plain;
+  plain.batch_size = 16;
+  plain.workers = 2;
+  plain.seed = 9;
+  data::LoaderOptions pinned_opts = plain;
+  pinned_opts.pin_memory = true;
+  data::DataLoader a(ds, plain), b(ds, pinned_opts);
+  for (int64_t epoch : {0, 1}) {
+    a.start_epoch(epoch);
+    b.start_epoch(epoch);
+    data::Batch ba, bb;
+    int batches = 0;
+    while (a.next(ba)) {
+      REQUIRE(b.next(bb));
+      CHECK(bb.x.is_pinned());
+      CHECK(bb.y.is_pinned());
+      CHECK_FALSE(ba.x.is_pinned());
+      CHECK(bb.indices == ba.indices);
+      Tensor xg = bb.x.to(Device::cuda()), yg = bb.y.to(Device::cuda());
+      check_same(xg, ba.x, "pinned batch x on the GPU");
+      check_same(yg, ba.y, "pinned batch y on the GPU");
+      ++batches;
+    }
+    CHECK(batches == 3);
+  }
+  CHECK_NOTHROW(cuda::synchronize());
 }
 
 // ---- errors ----------------------------------------------------------------------------------------

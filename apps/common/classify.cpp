@@ -42,6 +42,7 @@ EvalResult evaluate_classifier(nn::Module& model, const std::shared_ptr<const da
   data::LoaderOptions lo;
   lo.batch_size = batch_size;
   lo.shuffle = false;
+  lo.pin_memory = device.is_cuda();  // batches in pinned memory: the host-to-GPU copy is asynchronous
   data::DataLoader loader(eval_set, lo);
   loader.start_epoch(0);
   ProgressBar bar(0, loader.num_batches(), "eval", bar_mode(progress));
@@ -122,6 +123,7 @@ ClassifyResult train_classifier(nn::Module& model, const std::shared_ptr<const d
   lo.drop_last = true;
   lo.seed = o.seed;
   lo.workers = o.workers;
+  lo.pin_memory = o.device.is_cuda();
   data::DataLoader loader(train_set, lo);
   const int64_t steps_per_epoch = loader.num_batches();
   IRIS_CHECK(steps_per_epoch > 0, "train: the training set (", train_set->size(), " items) is smaller than one batch (",
