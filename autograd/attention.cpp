@@ -7,9 +7,12 @@
 // (never NaN). Without mask, bias or dropout one fused kernel runs instead (tensor/backend.h
 // attention). packed_qkv_attention is multi-head self-attention read straight from a fused QKV
 // projection; packed_qkv_channel_attention is DaViT's channel attention from one, after a single
-// transpose. Leaves out: key padding as lengths (pass a mask).
+// transpose. Under autocast (autograd/autocast.h) the fused kernels read bf16 copies of f32 q, k
+// and v and write f32; the composed form's matmuls autocast themselves.
+// Leaves out: key padding as lengths (pass a mask).
 #include <algorithm>
 
+#include "autograd/autocast.h"
 #include "autograd/op_util.h"
 
 namespace iris {
@@ -86,8 +89,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     // A backend that takes views reads [B, L, E] and [B, H, L, E] operands in place (heads sliced
     // out of a packed projection stay where they are); otherwise everything becomes [B, L, E] contiguous.
     const bool views = backend(q.device()).attention_takes_views() && (q.dim() == 3 || q.dim() == 4);
+    const bool amp = autocast_enabled() && q.dtype() == DType::f32;
     auto as_operand = [&](const Tensor& t) {
-      Tensor d = t.detach();
+      Tensor d = amp ? detail::cast(t.detach(), DType::bf16) : t.detach();  // cast: contiguous
       if (views) return d.strides().back() == 1 || d.shape().back() <= 1 ? d : detail::contiguous_nograd(d);
       Tensor c = detail::contiguous_nograd(d);
       return make_view(c, {B, c.shape()[c.dim() - 2], c.shape()[c.dim() - 1]},
@@ -108,9 +112,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                   [q3, k3, v3, out, lse, scale, causal = opts.causal, sq = q.shape(), sk = k.shape(),
                    sv = v.shape()](const Tensor& g) {
                     Tensor g3 = detail::contiguous_nograd(g).reshape(out.shape());
-                    Tensor gq = empty(q3.shape(), {q3.dtype(), q3.device()});
-                    Tensor gk = empty(k3.shape(), {k3.dtype(), k3.device()});
-                    Tensor gv = empty(v3.shape(), {v3.dtype(), v3.device()});
+                    Tensor gq = empty(q3.shape(), {out.dtype(), q3.device()});  // f32 under autocast
+                    Tensor gk = empty(k3.shape(), {out.dtype(), k3.device()});
+                    Tensor gv = empty(v3.shape(), {out.dtype(), v3.device()});
                     backend(g.device()).attention_backward(q3, k3, v3, out, lse, g3, scale, causal, gq, gk, gv);
                     return std::vector<Tensor>{gq.reshape(sq), gk.reshape(sk), gv.reshape(sv)};
                   });
@@ -180,7 +184,8 @@ Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOpt
   auto part = [=](const Tensor& base, int64_t which) {
     return make_view(base, {B, heads, N, hd}, {N * 3 * D, hd, 3 * D, 1}, base.offset() + which * D);
   };
-  Tensor x = detail::contiguous_nograd(qkv.detach());
+  const bool amp = autocast_enabled() && qkv.dtype() == DType::f32;  // read a bf16 copy
+  Tensor x = amp ? detail::cast(qkv.detach(), DType::bf16) : detail::contiguous_nograd(qkv.detach());
   Tensor out = empty({B, N, D}, {qkv.dtype(), qkv.device()});
   Tensor out4 = make_view(out, {B, heads, N, hd}, {N * D, hd, D, 1}, out.offset());  // heads merged in place
   Tensor lse = empty({B, heads, N}, {qkv.dtype(), qkv.device()});
@@ -191,7 +196,7 @@ Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOpt
                   Tensor gc = detail::contiguous_nograd(g);  // [B, N, D]
                   Tensor g4 = make_view(gc, {B, heads, N, hd}, {N * D, hd, D, 1}, gc.offset());
                   // every element of the [B, N, 3D] gradient is written: q, k and v parts are disjoint
-                  Tensor gx = empty({B, N, 3 * D}, {x.dtype(), x.device()});
+                  Tensor gx = empty({B, N, 3 * D}, {out4.dtype(), x.device()});
                   backend(g.device()).attention_backward(part(x, 0), part(x, 1), part(x, 2), out4, lse, g4, scale,
                                                          causal, part(gx, 0), part(gx, 1), part(gx, 2));
                   return std::vector<Tensor>{gx};
@@ -230,8 +235,9 @@ Tensor packed_qkv_channel_attention(const Tensor& qkv, int64_t groups, const Att
     return make_view(bcn, {B, groups, cg, N}, {C * N, cg * N, N, 1}, bcn.offset());
   };
   Tensor x = detail::contiguous_nograd(qkv.detach());
-  Tensor xt = empty({B, 3 * C, N}, to);
-  be.copy(transposed(x, 3 * C), xt);  // the one transpose of the input
+  const bool amp = autocast_enabled() && qkv.dtype() == DType::f32;
+  Tensor xt = empty({B, 3 * C, N}, {amp ? DType::bf16 : qkv.dtype(), qkv.device()});
+  be.copy(transposed(x, 3 * C), xt);  // the one transpose of the input (and autocast's bf16 cast)
   Tensor out_t = empty({B, C, N}, to);
   Tensor lse = empty({B, groups, cg}, to);
   be.attention(part(xt, parts[0]), part(xt, parts[1]), part(xt, parts[2]), scale, causal, groups_view(out_t), lse);

@@ -2,7 +2,8 @@
 // The forward maps both operands onto 3-D strided views [B, M, K] x [B, K, N] and calls the gemm
 // kernel once; a batched left operand times a plain matrix is folded into one tall product. The
 // backward is two more matmuls on transposed views (dA = dC B^T, dB = A^T dC), summed over
-// broadcast batch dims.
+// broadcast batch dims. Under autocast (autograd/autocast.h) f32 products read bf16 operand copies.
+#include "autograd/autocast.h"
 #include "autograd/op_util.h"
 
 namespace iris {
@@ -41,8 +42,9 @@ Tensor as_batched_3d(Tensor t) {
                    t.offset());
 }
 
-// The product of a and b (both >= 2-D), no autograd.
-Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
+// The product of a and b (both >= 2-D), no autograd, written in out_dt (a's dtype, or f32 when a
+// and b are autocast's bf16 copies).
+Tensor matmul_kernel(const Tensor& a, const Tensor& b, DType out_dt) {
   int na = a.dim(), nb = b.dim();
   int64_t M = a.shape()[na - 2], K = a.shape()[na - 1], N = b.shape()[nb - 1];
   IRIS_CHECK(b.shape()[nb - 2] == K, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
@@ -53,7 +55,7 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor out = empty(out_shape, {a.dtype(), a.device()});
+  Tensor out = empty(out_shape, {out_dt, a.device()});
 
   // [..., M, K] @ [K, N]: fold the batch into the rows when the rows are evenly strided.
   if (nb == 2 && na > 2 && a.is_contiguous()) {
@@ -119,11 +121,14 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   DType dt = promote_types(a0.dtype(), b0.dtype());
   IRIS_CHECK(is_floating(dt), "matmul: needs floating tensors, got ", dtype_name(a0.dtype()), " and ",
              dtype_name(b0.dtype()));
-  Tensor a = detail::cast(a0.detach(), dt), b = detail::cast(b0.detach(), dt);
-  Tensor out = matmul_kernel(a, b);
+  const bool amp = autocast_enabled() && dt == DType::f32;  // bf16 operands, f32 product
+  const DType operand_dt = amp ? DType::bf16 : dt;
+  Tensor a = detail::cast(a0.detach(), operand_dt), b = detail::cast(b0.detach(), operand_dt);
+  Tensor out = matmul_kernel(a, b, dt);
   bool ga = a0.requires_grad(), gb = b0.requires_grad();
   return record("MatmulBackward", out, {a0, b0},
-                [ad = gb ? a : Tensor(), bd = ga ? b : Tensor(), sa = a0.shape(), sb = b0.shape()](const Tensor& g) {
+                [ad = gb ? a : Tensor(), bd = ga ? b : Tensor(), sa = a0.shape(), sb = b0.shape(), amp](const Tensor& g) {
+                  AutocastGuard autocast(amp);  // the gradient products in the precision of the forward's
                   return std::vector<Tensor>{bd.defined() ? matmul_grad_a(g, bd, sa) : Tensor(),
                                              ad.defined() ? matmul_grad_b(g, ad, sb) : Tensor()};
                 });
@@ -154,12 +159,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     return bias.defined() ? add(y, bias) : y;
   }
   // One product with the bias fused into its write-back: x as rows [R, in] times W^T read in place
-  // (W [out, in] is a column-major [in, out]).
+  // (W [out, in] is a column-major [in, out]). Under autocast x and W are read as bf16 copies.
   const int64_t in = weight.shape()[1], out_f = weight.shape()[0];
-  Tensor x2 = detail::contiguous_nograd(x.detach());
+  const bool amp = autocast_enabled() && dt == DType::f32;
+  Tensor x2 = amp ? detail::cast(x.detach(), DType::bf16) : detail::contiguous_nograd(x.detach());
   const int64_t R = x2.numel() / in;
   Tensor xr = make_view(x2, {1, R, in}, {R * in, in, 1}, x2.offset());
-  Tensor wd = weight.detach();
+  Tensor wd = amp ? detail::cast(weight.detach(), DType::bf16) : weight.detach();
   if (!wd.is_contiguous() && !wd.t().is_contiguous()) wd = detail::contiguous_nograd(wd);
   Tensor wt = make_view(wd, {1, in, out_f}, {0, wd.strides()[1], wd.strides()[0]}, wd.offset());
   Tensor bd = bias.defined() ? detail::contiguous_nograd(bias.detach()) : Tensor();
@@ -170,7 +176,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   bool gx = x.requires_grad(), gw = weight.requires_grad();
   return record("LinearBackward", y, {x, weight, bias},
                 [x2 = gw ? x2 : Tensor(), wd = gx ? wd : Tensor(), sx = x.shape(), in, out_f, R,
-                 has_bias = bias.defined()](const Tensor& g) {
+                 has_bias = bias.defined(), amp](const Tensor& g) {
+                  AutocastGuard autocast(amp);  // bf16 products in the backward too (x2, wd are bf16 then)
                   Tensor g2 = detail::contiguous_nograd(g).reshape({R, out_f});  // [R, out]
                   Tensor dx = wd.defined() ? matmul(g2, wd).reshape(sx) : Tensor();  // [R, in]
                   Tensor dw, db;

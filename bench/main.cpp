@@ -1,5 +1,5 @@
 // iris_bench: the engine's speed, in the same shapes as bench/torch_ref.py.
-//   build/bin/iris_bench [gemm] [attention] [vit_small] [vit_tiny] [davit_mini] [davit_slope] [deit_small] [--quick] [--device cuda]
+//   build/bin/iris_bench [gemm] [attention] [vit_small] [vit_tiny] [davit_mini] [davit_slope] [deit_small] [--quick] [--device cuda] [--amp]
 // With no names it runs all but deit_small (224x224 batch 64, for GPUs: name it). Prints a
 // table on stderr and JSON lines on stdout:
 //   {"bench": "gemm_sq1024", "value": 212.3, "unit": "GFLOP/s", "frac_peak": 0.71, "peak": 300.1}
@@ -9,8 +9,10 @@
 // On the CPU the FMA peak is probed before each group, so a throttled host shows up as a low peak,
 // not as a slow kernel. With --device cuda every group runs on the GPU (each timed call ends with
 // cuda::synchronize()); attention adds the unfused form (matmul, softmax, matmul) beside the fused
-// kernel, and the ViT groups report the caching allocator's peak.
-// Leaves out: mixed precision, multi-GPU.
+// kernel, and the ViT groups report the caching allocator's peak. --amp runs every group but gemm
+// (f32 kernels only, skipped) under autocast (autograd/autocast.h: bf16 products, f32 the rest) and
+// adds "_amp" to every name, as bench/torch_ref.py --amp does under torch.autocast.
+// Leaves out: f16, multi-GPU.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "bench/peak.h"
 #include "models/davit.h"
 #include "models/vit.h"
@@ -69,7 +72,9 @@ double time_median(const std::function<void()>& fn, double min_seconds, int min_
   return samples[samples.size() / 2];
 }
 
-void emit(const std::string& name, double value, const std::string& unit, const std::string& extra = "") {
+void emit(const std::string& plain_name, double value, const std::string& unit, std::string extra = "") {
+  const std::string name = plain_name + (autocast_enabled() ? "_amp" : "");
+  if (autocast_enabled()) extra += ", \"precision\": \"bf16 autocast\"";
   std::printf("{\"bench\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"%s}\n", name.c_str(), value, unit.c_str(),
               extra.c_str());
   std::fflush(stdout);
@@ -346,12 +351,15 @@ void check_device(Device d) {
 int main(int argc, char** argv) {
   std::vector<std::string> which;
   std::string device = "cpu";
+  bool amp = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") g_quick = true;
+    else if (a == "--amp") amp = true;
     else if (a == "--help" || a == "-h") {
       std::cout << "iris_bench [gemm] [attention] [vit_small] [vit_tiny] [davit_mini] [davit_slope] [deit_small] [--quick]"
-                   " [--device cpu|cuda|cuda:N]\n"
+                   " [--device cpu|cuda|cuda:N] [--amp]\n"
+                   "  --amp: bf16 autocast (names get _amp; gemm is skipped)\n"
                    "  JSON lines on stdout, a table on stderr; threads from IRIS_NUM_THREADS\n"
                    "  no names: every group but deit_small (224x224 batch 64, only when named)\n"
                    "  davit_slope: time ~ tokens^slope of a DaViT channel block, a DaViT window block and a\n"
@@ -386,12 +394,16 @@ int main(int argc, char** argv) {
       return 2;
     }
     check_device(g_device);
-    if (want("gemm")) bench_gemm();
+    AutocastGuard autocast(amp);
+    if (want("gemm") && amp) std::cerr << "iris_bench: gemm skipped under --amp (f32 kernels only)\n";
+    else if (want("gemm")) bench_gemm();
     if (want("attention")) bench_attention();
     if (want("vit_small")) bench_vit("vit_small");
     if (want("vit_tiny")) bench_vit("vit_tiny");
     if (want("davit_mini")) bench_davit_mini();
-    if (want("davit_slope")) bench_davit_slope();
+    if (want("davit_slope") && amp && !which.empty())
+      std::cerr << "iris_bench: davit_slope skipped under --amp (a complexity check, precision does not change it)\n";
+    else if (want("davit_slope") && !amp) bench_davit_slope();
     if (!which.empty() && want("deit_small")) bench_vit("deit_small");
   } catch (const std::exception& e) {
     std::cerr << "iris_bench: error: " << e.what() << "\n";

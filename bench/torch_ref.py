@@ -7,13 +7,15 @@ Run by bench/compare.sh with the newest PyTorch installable here (PyPI's torch i
 back to Debian's python3-torch; the first line says which. Threads: $IRIS_NUM_THREADS or all cores,
 the same count iris uses.
 
-  torch_ref.py [gemm] [attention] [vit_small] [vit_tiny] [davit_mini] [deit_small] [--quick] [--device cuda]
+  torch_ref.py [gemm] [attention] [vit_small] [vit_tiny] [davit_mini] [deit_small] [--quick] [--device cuda] [--amp]
 
 With no names it runs all but deit_small (224x224 batch 64, only when named). davit_mini needs
 timm (PyPI); without it the group prints a note on stderr and no result. With
 --device cuda (scripts/gpu-check.sh) everything runs on the GPU in strict fp32 (TF32 off for
 matmul and convolution, as iris), every timed call ends with torch.cuda.synchronize(), attention
-adds the unfused form and the ViT groups report torch's peak allocated GPU memory.
+adds the unfused form and the ViT groups report torch's peak allocated GPU memory. --amp runs the
+attention and model groups under torch.autocast(bfloat16) (as iris_bench --amp runs them under
+iris's autocast) and adds "_amp" to every name; gemm stays fp32 and is skipped then.
 """
 import json
 import os
@@ -28,6 +30,7 @@ import torch.nn.functional as F
 THREADS = int(os.environ.get("IRIS_NUM_THREADS", "0")) or os.cpu_count()
 torch.set_num_threads(THREADS)
 QUICK = "--quick" in sys.argv
+AMP = "--amp" in sys.argv
 
 
 def parse_device(argv):
@@ -60,7 +63,14 @@ def sync():
 
 
 def emit(name, value, unit, **extra):
+    if AMP:
+        name, extra = name + "_amp", {**extra, "precision": "bf16 autocast"}
     print(json.dumps({"bench": name, "value": value, "unit": unit, **extra}), flush=True)
+
+
+def autocast():
+    """bf16 autocast with --amp, else a no-op context."""
+    return torch.autocast(device_type=DEVICE.type, dtype=torch.bfloat16, enabled=AMP)
 
 
 def timeit(fn, min_seconds, min_reps=3):
@@ -115,12 +125,14 @@ def bench_attention():
         v = torch.randn(bh, n, d, device=DEVICE, requires_grad=True)
 
         def step():
-            o = F.scaled_dot_product_attention(q, k, v)
-            o.sum().backward()
+            with autocast():
+                o = F.scaled_dot_product_attention(q, k, v)
+            o.float().sum().backward()
 
         def unfused():
-            o = torch.softmax(q @ k.transpose(-1, -2) * d ** -0.5, -1) @ v
-            o.sum().backward()
+            with autocast():
+                o = torch.softmax(q @ k.transpose(-1, -2) * d ** -0.5, -1) @ v
+            o.float().sum().backward()
 
         s = timeit(step, 0.3 if QUICK else 1.0)
         emit("attention_" + name + "_train", bh / s, "heads/s", bh=bh, n=n, d=d)
@@ -187,11 +199,13 @@ def bench_classifier(name, model, x, y):
 
     def train_step():
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        with autocast():
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
         opt.step()
 
     def eval_step():
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             model(x)
 
     secs = 2.0 if QUICK else 6.0
@@ -242,7 +256,9 @@ if __name__ == "__main__":
     print(json.dumps(info), flush=True)
     args = sys.argv[1:]
     which = [a for i, a in enumerate(args) if not a.startswith("--") and (i == 0 or args[i - 1] != "--device")]
-    if not which or "gemm" in which:
+    if (not which or "gemm" in which) and AMP:
+        print("torch_ref: gemm skipped under --amp (fp32 kernels only)", file=sys.stderr)
+    elif not which or "gemm" in which:
         bench_gemm()
     if not which or "attention" in which:
         bench_attention()

@@ -6,6 +6,7 @@
 // exist in global memory. Backward recomputes p = exp(s - lse) and, with D_i = dO_i . O_i,
 // dS_ij = p_ij (dO_i . v_j - D_i): one kernel gives dQ (a block per query tile, looping over keys),
 // another dK and dV (a block per key tile, looping over queries); no atomics, deterministic.
+// Under autocast q, k and v are bf16, widened to f32 as they are staged in shared memory.
 // Leaves out: masks, biases and dropout (the op composes those), tensor cores, head dims above 256.
 #include <algorithm>
 #include <cmath>
@@ -67,13 +68,17 @@ __device__ inline T dot(const T* a, const T* b, int n) {
 
 // dst[r * dst_stride + c] = src rows first_row + r (zeros past `rows`), r < tile_rows, c < cols.
 // All threads of the block take part.
-template <class T>
-__device__ inline void load_tile(T* dst, int dst_stride, const T* src, int64_t first_row, int64_t rows,
+// src may be bf16 (autocast's q, k, v): widened to T in shared memory, so the maths is T's.
+__device__ inline float widen(bf16_t v) { return bf16_to_float(v); }
+__device__ inline float widen(float v) { return v; }
+__device__ inline double widen(double v) { return v; }
+template <class T, class TS>
+__device__ inline void load_tile(T* dst, int dst_stride, const TS* src, int64_t first_row, int64_t rows,
                                  int tile_rows, int cols) {
   for (int idx = threadIdx.x; idx < tile_rows * cols; idx += blockDim.x) {
     const int r = idx / cols, c = idx % cols;
     const int64_t row = first_row + r;
-    dst[r * dst_stride + c] = row < rows ? src[row * cols + c] : T(0);
+    dst[r * dst_stride + c] = row < rows ? static_cast<T>(widen(src[row * cols + c])) : T(0);
   }
 }
 
@@ -81,8 +86,8 @@ __device__ inline void load_tile(T* dst, int dst_stride, const T* src, int64_t f
 
 // Grid: B * tiles_per_batch blocks of kWarps warps. Shared memory (dynamic):
 // q_s [block_rows, E], k_s [kTile, padded(E)], v_s [kTile, Ev].
-template <class T, int CH>
-__global__ void attention_forward_kernel(const T* q, const T* k, const T* v, T* out, T* lse, int64_t L, int64_t S,
+template <class T, class TI, int CH>
+__global__ void attention_forward_kernel(const TI* q, const TI* k, const TI* v, T* out, T* lse, int64_t L, int64_t S,
                                          int E, int Ev, T scale, bool causal, int64_t tiles_per_batch) {
   constexpr int kRows = Tiling<CH>::rows_per_warp, kBlockRows = Tiling<CH>::block_rows;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -92,8 +97,8 @@ __global__ void attention_forward_kernel(const T* q, const T* k, const T* v, T* 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t b = blockIdx.x / tiles_per_batch;
   const int64_t i0 = (blockIdx.x % tiles_per_batch) * kBlockRows;
-  const T* kb = k + b * S * E;
-  const T* vb = v + b * S * Ev;
+  const TI* kb = k + b * S * E;
+  const TI* vb = v + b * S * Ev;
   load_tile(q_s, E, q + b * L * E, i0, L, kBlockRows, E);
 
   T m[kRows], l[kRows], acc[kRows][CH];
@@ -173,8 +178,8 @@ __global__ void attention_delta_kernel(const T* grad_out, const T* out, T* delta
 
 // grad_q = scale sum_j dS_ij k_j. Grid as the forward. Shared memory:
 // q_s [block_rows, E], do_s [block_rows, Ev], k_s [kTile, padded(E)], v_s [kTile, padded(Ev)].
-template <class T, int CH>
-__global__ void attention_grad_q_kernel(const T* q, const T* k, const T* v, const T* lse, const T* delta,
+template <class T, class TI, int CH>
+__global__ void attention_grad_q_kernel(const TI* q, const TI* k, const TI* v, const T* lse, const T* delta,
                                         const T* grad_out, T* grad_q, int64_t L, int64_t S, int E, int Ev, T scale,
                                         bool causal, int64_t tiles_per_batch) {
   constexpr int kRows = Tiling<CH>::rows_per_warp, kBlockRows = Tiling<CH>::block_rows;
@@ -186,8 +191,8 @@ __global__ void attention_grad_q_kernel(const T* q, const T* k, const T* v, cons
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t b = blockIdx.x / tiles_per_batch;
   const int64_t i0 = (blockIdx.x % tiles_per_batch) * kBlockRows;
-  const T* kb = k + b * S * E;
-  const T* vb = v + b * S * Ev;
+  const TI* kb = k + b * S * E;
+  const TI* vb = v + b * S * Ev;
   load_tile(q_s, E, q + b * L * E, i0, L, kBlockRows, E);
   load_tile(do_s, Ev, grad_out + b * L * Ev, i0, L, kBlockRows, Ev);
 
@@ -247,8 +252,8 @@ __global__ void attention_grad_q_kernel(const T* q, const T* k, const T* v, cons
 // grad_k = scale sum_i dS_ij q_i, grad_v = sum_i p_ij dO_i. Grid: B * key tiles. Shared memory:
 // k_s [block_rows, E], v_s [block_rows, Ev], q_s [kTile, padded(E)], do_s [kTile, padded(Ev)],
 // lse_s [kTile], delta_s [kTile].
-template <class T, int CH>
-__global__ void attention_grad_kv_kernel(const T* q, const T* k, const T* v, const T* lse, const T* delta,
+template <class T, class TI, int CH>
+__global__ void attention_grad_kv_kernel(const TI* q, const TI* k, const TI* v, const T* lse, const T* delta,
                                          const T* grad_out, T* grad_k, T* grad_v, int64_t L, int64_t S, int E, int Ev,
                                          T scale, bool causal, int64_t tiles_per_batch) {
   constexpr int kRows = Tiling<CH>::rows_per_warp, kBlockRows = Tiling<CH>::block_rows;
@@ -262,7 +267,7 @@ __global__ void attention_grad_kv_kernel(const T* q, const T* k, const T* v, con
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t b = blockIdx.x / tiles_per_batch;
   const int64_t j0 = (blockIdx.x % tiles_per_batch) * kBlockRows;
-  const T* qb = q + b * L * E;
+  const TI* qb = q + b * L * E;
   const T* gob = grad_out + b * L * Ev;
   load_tile(k_s, E, k + b * S * E, j0, S, kBlockRows, E);
   load_tile(v_s, Ev, v + b * S * Ev, j0, S, kBlockRows, Ev);
@@ -365,6 +370,22 @@ void allow_shared_memory(Kernel* kernel, size_t bytes, const char* op, const Dim
     IRIS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
 }
 
+// Calls f(T{}, TI{}): the compute type (that of out, lse and the gradients) and the storage type
+// of q, k and v -- the same, or bf16 under autocast with T = float.
+template <class F>
+void dispatch_operands(const char* op, const Tensor& q, const Tensor& out, F&& f) {
+  if (q.dtype() == DType::bf16) {
+    IRIS_CHECK(out.dtype() == DType::f32, op, ": bf16 q, k, v (autocast) need an f32 output, got ",
+               dtype_name(out.dtype()));
+    f(float{}, bf16_t{});
+    return;
+  }
+  cuda_dispatch_float(q.dtype(), op, [&](auto z) { f(z, z); });
+}
+
+template <class TI>
+const TI* operand(const Tensor& t) { return static_cast<const TI*>(t.raw_data()); }  // dtype checked by dims_of
+
 unsigned grid_for(int64_t B, int64_t tiles_per_batch, const char* op) {
   int64_t blocks = B * tiles_per_batch;
   IRIS_CHECK(blocks <= 2147483647LL, op, ": too many blocks (", blocks, ") for one launch");
@@ -381,18 +402,19 @@ void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, d
   const Dims d = dims_of(op, q, k, v);
   IRIS_ASSERT(out.numel() == d.B * d.L * d.Ev && lse.numel() == d.B * d.L);
   if (d.B == 0 || d.L == 0) return;
-  cuda_dispatch_float(q.dtype(), op, [&](auto z) {
+  dispatch_operands(op, q, out, [&](auto z, auto zi) {
     using T = decltype(z);
+    using TI = decltype(zi);
     with_chunks(std::max(d.E, d.Ev), [&](auto ch) {
       constexpr int CH = decltype(ch)::value;
       constexpr int kBlockRows = Tiling<CH>::block_rows;
       const int E = static_cast<int>(d.E), Ev = static_cast<int>(d.Ev);
       const size_t bytes = sizeof(T) * (static_cast<size_t>(kBlockRows) * E + static_cast<size_t>(kTile) * padded(E) +
                                         static_cast<size_t>(kTile) * Ev);
-      allow_shared_memory(attention_forward_kernel<T, CH>, bytes, op, d, q.dtype());
+      allow_shared_memory(attention_forward_kernel<T, TI, CH>, bytes, op, d, out.dtype());
       const int64_t tiles = (d.L + kBlockRows - 1) / kBlockRows;
-      attention_forward_kernel<T, CH><<<grid_for(d.B, tiles, op), kWarps * 32, bytes, stream()>>>(
-          q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), lse.data<T>(), d.L, d.S, E, Ev,
+      attention_forward_kernel<T, TI, CH><<<grid_for(d.B, tiles, op), kWarps * 32, bytes, stream()>>>(
+          operand<TI>(q), operand<TI>(k), operand<TI>(v), out.data<T>(), lse.data<T>(), d.L, d.S, E, Ev,
           static_cast<T>(scale), causal, tiles);
       IRIS_CUDA_LAUNCHED();
     });
@@ -410,11 +432,12 @@ void CudaBackend::attention_backward(const Tensor& q, const Tensor& k, const Ten
   IRIS_ASSERT(out.numel() == d.B * d.L * d.Ev && grad_out.numel() == out.numel() && lse.numel() == d.B * d.L);
   IRIS_ASSERT(grad_q.numel() == q.numel() && grad_k.numel() == k.numel() && grad_v.numel() == v.numel());
   if (d.B == 0) return;
-  cuda_dispatch_float(q.dtype(), op, [&](auto z) {
+  dispatch_operands(op, q, out, [&](auto z, auto zi) {
     using T = decltype(z);
+    using TI = decltype(zi);
     const int E = static_cast<int>(d.E), Ev = static_cast<int>(d.Ev);
     // delta [B, L] = rowwise grad_out . out
-    Tensor delta = empty({d.B, std::max<int64_t>(d.L, 1)}, {q.dtype(), q.device()});
+    Tensor delta = empty({d.B, std::max<int64_t>(d.L, 1)}, {out.dtype(), q.device()});
     if (d.L > 0) {
       const int64_t rows = d.B * d.L;
       const int64_t warps_per_block = kThreads / 32;
@@ -431,19 +454,19 @@ void CudaBackend::attention_backward(const Tensor& q, const Tensor& k, const Ten
       const size_t tile_part = static_cast<size_t>(kTile) * (padded(E) + padded(Ev));
       if (d.L > 0) {  // grad_q [B, L, E]
         const size_t bytes = sizeof(T) * (rows_part + tile_part);
-        allow_shared_memory(attention_grad_q_kernel<T, CH>, bytes, op, d, q.dtype());
+        allow_shared_memory(attention_grad_q_kernel<T, TI, CH>, bytes, op, d, out.dtype());
         const int64_t tiles = (d.L + kBlockRows - 1) / kBlockRows;
-        attention_grad_q_kernel<T, CH><<<grid_for(d.B, tiles, op), kWarps * 32, bytes, stream()>>>(
-            q.data<T>(), k.data<T>(), v.data<T>(), lse.data<T>(), delta.data<T>(), grad_out.data<T>(),
+        attention_grad_q_kernel<T, TI, CH><<<grid_for(d.B, tiles, op), kWarps * 32, bytes, stream()>>>(
+            operand<TI>(q), operand<TI>(k), operand<TI>(v), lse.data<T>(), delta.data<T>(), grad_out.data<T>(),
             grad_q.data<T>(), d.L, d.S, E, Ev, static_cast<T>(scale), causal, tiles);
         IRIS_CUDA_LAUNCHED();
       }
       if (d.S > 0) {  // grad_k [B, S, E], grad_v [B, S, Ev] (zeros when L == 0)
         const size_t bytes = sizeof(T) * (rows_part + tile_part + 2 * kTile);
-        allow_shared_memory(attention_grad_kv_kernel<T, CH>, bytes, op, d, q.dtype());
+        allow_shared_memory(attention_grad_kv_kernel<T, TI, CH>, bytes, op, d, out.dtype());
         const int64_t tiles = (d.S + kBlockRows - 1) / kBlockRows;
-        attention_grad_kv_kernel<T, CH><<<grid_for(d.B, tiles, op), kWarps * 32, bytes, stream()>>>(
-            q.data<T>(), k.data<T>(), v.data<T>(), lse.data<T>(), delta.data<T>(), grad_out.data<T>(),
+        attention_grad_kv_kernel<T, TI, CH><<<grid_for(d.B, tiles, op), kWarps * 32, bytes, stream()>>>(
+            operand<TI>(q), operand<TI>(k), operand<TI>(v), lse.data<T>(), delta.data<T>(), grad_out.data<T>(),
             grad_k.data<T>(), grad_v.data<T>(), d.L, d.S, E, Ev, static_cast<T>(scale), causal, tiles);
         IRIS_CUDA_LAUNCHED();
       }

@@ -1,7 +1,8 @@
 // CUDA matrix products: CudaBackend::gemm through cuBLAS (f32, f64), with the optional bias of a
 // linear layer written by one small broadcast kernel around the product. Each operand matrix is
 // read in place as row- or column-major from its strides, exactly as the CPU twin (tensor/cpu/gemm.cpp).
-// Leaves out TF32 / reduced-precision math (cuBLAS's default math mode is kept) and bf16/f16 inputs.
+// Under autocast the operands are bf16 (cublasGemmEx, f32 output and compute).
+// Leaves out TF32 (cuBLAS's default math mode is kept for f32) and f16 inputs.
 //
 // The row-major convention, written once for all of cuda/: cuBLAS is column-major. A row-major
 // matrix X [R, C] with row stride ld is, read column-major with leading dimension ld, the matrix
@@ -68,13 +69,25 @@ inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOp
   return cublasDgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, batch);
 }
 
+// Autocast: bf16 operands, f32 output, f32 accumulation (cuBLAS's tensor cores on sm_80 and up).
+inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                const float* alpha, const bf16_t* A, int lda, long long sA, const bf16_t* B, int ldb,
+                                long long sB, const float* beta, float* C, int ldc, long long sC, int batch) {
+  if (batch == 1)
+    return cublasGemmEx(h, ta, tb, m, n, k, alpha, A, CUDA_R_16BF, lda, B, CUDA_R_16BF, ldb, beta, C, CUDA_R_32F, ldc,
+                        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  return cublasGemmStridedBatchedEx(h, ta, tb, m, n, k, alpha, A, CUDA_R_16BF, lda, sA, B, CUDA_R_16BF, ldb, sB, beta, C,
+                                    CUDA_R_32F, ldc, sC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+}
+
 void check_fits_int(int64_t v, const char* what) {
   IRIS_CHECK(v >= 0 && v <= INT_MAX, "matmul: ", what, " = ", v,
              " exceeds cuBLAS's 32-bit limit; split the product into smaller pieces");
 }
 
 // a [B, M, K], b [B, K, N] (strided as described above), c [B, M, N] contiguous, bias [N] or null.
-template <class T>
+// TI: the operands' storage type (T itself, or bf16_t under autocast with T = float).
+template <class T, class TI = T>
 void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_d, double beta_d, const Tensor& bias_t) {
   const int64_t batch = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
   if (batch == 0 || M == 0 || N == 0) return;
@@ -111,8 +124,8 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
   // Column-major C^T [N, M] = B^T [N, K] * A^T [K, M] (see the convention at the top).
   const cublasOperation_t op_b = lb.row_major ? CUBLAS_OP_N : CUBLAS_OP_T;
   const cublasOperation_t op_a = la.row_major ? CUBLAS_OP_N : CUBLAS_OP_T;
-  const T* ap = a.data<T>();
-  const T* bp = b.data<T>();
+  const TI* ap = static_cast<const TI*>(a.raw_data());  // dtypes checked by CudaBackend::gemm
+  const TI* bp = static_cast<const TI*>(b.raw_data());
   const int64_t sa = batch > 1 ? a.strides()[0] : 0, sb = batch > 1 ? b.strides()[0] : 0, sc = M * N;
   cublasHandle_t h = cublas();
   // cuBLAS takes the batch count as an int; very large batches go in slices.
@@ -134,8 +147,12 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
 void CudaBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias) {
   IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous());
   IRIS_ASSERT(!bias.defined() || (bias.is_contiguous() && bias.numel() == c.shape()[2] && bias.dtype() == c.dtype()));
-  IRIS_ASSERT(a.dtype() == c.dtype() && b.dtype() == c.dtype());
   check_on_gpu("matmul", {&a, &b, &c, &bias});
+  if (a.dtype() == DType::bf16) {  // autocast
+    IRIS_ASSERT(b.dtype() == DType::bf16 && c.dtype() == DType::f32);
+    return gemm_typed<float, bf16_t>(a, b, c, alpha, beta, bias);
+  }
+  IRIS_ASSERT(a.dtype() == c.dtype() && b.dtype() == c.dtype());
   cuda_dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta, bias); });
 }
 

@@ -6,7 +6,8 @@
 #   3. every tests/test_cuda_* binary, all at once, each under a timeout; pass/fail and the failing
 #      assertions (doctest's report) go to the log
 #   4. the GPU benchmark: iris_bench and bench/torch_ref.py on the GPU (attention fused and unfused,
-#      vit_small, vit_tiny, deit_small; fp32), images/s and the iris/PyTorch ratios
+#      vit_small, vit_tiny, deit_small), images/s and the iris/PyTorch ratios: fp32 first, then the
+#      same groups with --amp (bf16 autocast on both sides; names end in _amp)
 #   5. `vit train --quick --device cuda` and `vit eval` on a Fashion-MNIST slice from the bundle
 #   6. if time is left, each failing test case again on its own with CUDA_LAUNCH_BLOCKING=1 (a
 #      kernel fault poisons the rest of its process; alone it names its own kernel)
@@ -143,33 +144,40 @@ fi
 # ---- benchmark ---------------------------------------------------------------------------------
 : > "$dir/iris.jsonl"
 : > "$dir/torch.jsonl"
-if [[ -x $build/bin/iris_bench ]]; then
-  step "benchmark: iris on the GPU (fp32, --quick: ~2 s per measurement)"
-  for group in attention vit_small vit_tiny deit_small; do
-    if (( $(left) < 40 )); then echo "iris_bench $group: skipped, $(left)s left"; continue; fi
-    t=$(date +%s)
-    timeout -k 5 "$(cap 45 40)" "$build/bin/iris_bench" "$group" --quick --device cuda >> "$dir/iris.jsonl" 2> "$work/bench.err"
-    rc=$?
-    sed 's/^/  /' "$work/bench.err"
-    (( rc != 0 )) && echo "  iris_bench $group: rc $rc$( (( rc == 124 )) && echo ' (timeout)')"
-    echo "  ($group: $(( $(date +%s) - t ))s)"
-  done
-fi
-if (( torch_cuda )); then
-  if (( $(left) >= 35 )); then
-    step "benchmark: PyTorch on the GPU (same models and shapes, TF32 off)"
-    t=$(date +%s)
-    timeout -k 5 "$(cap 100 25)" $PY bench/torch_ref.py attention vit_small vit_tiny deit_small --quick --device cuda \
-      >> "$dir/torch.jsonl" 2> "$work/torch.err"
-    rc=$?
-    tail -n 5 "$work/torch.err" | sed 's/^/  /'
-    echo "  torch_ref.py: rc $rc in $(( $(date +%s) - t ))s"
-  else
-    echo "PyTorch benchmark: skipped, $(left)s left"
+# bench_pass LABEL EXTRA_FLAG: iris then PyTorch, the four groups, EXTRA_FLAG ("" or --amp) on both
+bench_pass() {
+  local label=$1 flag=$2 group t rc
+  if [[ -x $build/bin/iris_bench ]]; then
+    step "benchmark: iris on the GPU ($label, --quick: ~2 s per measurement)"
+    for group in attention vit_small vit_tiny deit_small; do
+      if (( $(left) < 40 )); then echo "iris_bench $group $flag: skipped, $(left)s left"; continue; fi
+      t=$(date +%s)
+      timeout -k 5 "$(cap 45 40)" "$build/bin/iris_bench" "$group" --quick --device cuda $flag >> "$dir/iris.jsonl" \
+        2> "$work/bench.err"
+      rc=$?
+      sed 's/^/  /' "$work/bench.err"
+      (( rc != 0 )) && echo "  iris_bench $group $flag: rc $rc$( (( rc == 124 )) && echo ' (timeout)')"
+      echo "  ($group: $(( $(date +%s) - t ))s)"
+    done
   fi
-else
-  echo "PyTorch benchmark: skipped ($PY has no torch with CUDA)"
-fi
+  if (( torch_cuda )); then
+    if (( $(left) >= 35 )); then
+      step "benchmark: PyTorch on the GPU ($label; same models and shapes, TF32 off)"
+      t=$(date +%s)
+      timeout -k 5 "$(cap 100 25)" $PY bench/torch_ref.py attention vit_small vit_tiny deit_small --quick --device cuda \
+        $flag >> "$dir/torch.jsonl" 2> "$work/torch.err"
+      rc=$?
+      tail -n 5 "$work/torch.err" | sed 's/^/  /'
+      echo "  torch_ref.py $flag: rc $rc in $(( $(date +%s) - t ))s"
+    else
+      echo "PyTorch benchmark ($label): skipped, $(left)s left"
+    fi
+  else
+    echo "PyTorch benchmark: skipped ($PY has no torch with CUDA)"
+  fi
+}
+bench_pass fp32 ""
+bench_pass "bf16 autocast" --amp
 
 # ---- the app end to end ------------------------------------------------------------------------
 app_status="not run"
@@ -257,7 +265,7 @@ for name, t in tests.items():
     print(f"  {name:<26} {t['status']:<18} {t['cases']}")
 rows, ratios = [], {}
 for name, r in iris.items():
-    if r.get("unit") not in ("images/s", "heads/s", "GFLOP/s", "MiB") or name.endswith("_rss"):
+    if r.get("unit") not in ("images/s", "heads/s", "GFLOP/s", "MiB") or "_rss" in name:
         continue
     t = torch.get(name)
     ratio = r["value"] / t["value"] if t and t["value"] else None
@@ -272,7 +280,7 @@ for name, a, b, ratio, unit in rows:
     print(f"  {name:<32}{a:11.1f}{bs}{rs}  {unit}")
 fused = {}
 for name, r in iris.items():
-    if name.startswith("attention_") and name.endswith("_unfused_train"):
+    if name.startswith("attention_") and "_unfused_train" in name:
         f = iris.get(name.replace("_unfused_train", "_train"))
         if f and r["value"]:
             fused[name.replace("_unfused_train", "")] = round(f["value"] / r["value"], 3)

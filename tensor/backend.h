@@ -86,7 +86,8 @@ class Backend {
   // a: [B, M, K], b: [B, K, N], c: [B, M, N], bias: [N] or undefined (fused into the product's
   // write-back: the linear layer's forward is one pass). Each matrix of a and b has a unit stride
   // in one of its two dims (row- or column-major; transposes arrive as strides, never as copies);
-  // batch strides may be 0 (broadcast). c and bias are contiguous.
+  // batch strides may be 0 (broadcast). c and bias are contiguous. a, b and c share c's dtype,
+  // except under autocast (autograd/autocast.h): a and b bf16, c and bias f32, f32 accumulation.
   virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta,
                     const Tensor& bias = Tensor()) = 0;
   // One product c = a @ b (batch 1, shapes as gemm) that also writes sums [M] = a summed over K,
@@ -117,6 +118,7 @@ class Backend {
   // query i. Operands are contiguous, unless attention_takes_views(): then q, k, v, out and the
   // gradients may also be [B, H, rows, cols] (lse [B, H, L]) views with unit stride in the last dim
   // and any other strides, so heads are read from and written to their packed layouts in place.
+  // Under autocast q, k and v are bf16 and everything else (out, lse, gradients) f32.
   virtual bool attention_takes_views() const { return false; }
   virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal,
                          const Tensor& out, const Tensor& lse) = 0;

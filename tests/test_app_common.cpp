@@ -13,6 +13,7 @@
 #include "apps/common/plot.h"
 #include "apps/common/progress.h"
 #include "apps/common/run.h"
+#include "autograd/autocast.h"
 #include "data/file_util.h"
 #include "tests/helpers.h"
 
@@ -606,4 +607,23 @@ TEST_CASE("app_main: help, usage errors and failures map to exit codes") {
     CHECK(app_main(flags, 5, argv, body) == 0);
   }
   CHECK(ran == 2);
+}
+
+TEST_CASE("app_main: --amp runs the body under autocast, and says on the CPU that it only emulates") {
+  bool seen = false;
+  auto body = [&](const Flags&) {
+    seen = autocast_enabled();
+    return 0;
+  };
+  for (bool amp : {false, true}) {
+    CAPTURE(amp);
+    Flags flags = make_flags();
+    std::vector<const char*> argv = {"minivit", "train", "--no-distill"};
+    if (amp) argv.push_back("--amp");
+    CaptureStdout errors(std::cerr);
+    CHECK(app_main(flags, static_cast<int>(argv.size()), argv.data(), body) == 0);
+    CHECK(seen == amp);
+    CHECK((errors.text.str().find("--amp on the CPU") != std::string::npos) == amp);
+    CHECK_FALSE(autocast_enabled());  // restored after the body
+  }
 }

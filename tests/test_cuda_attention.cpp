@@ -1,11 +1,12 @@
 // The fused GPU attention (cuda/attention.cu) against the CPU twin on the same inputs: through
 // scaled_dot_product_attention with no mask, bias or dropout (the fused path), forward and the
 // gradients of q, k and v, with L != S, E != Ev, causal or not, head dims 1 .. 256, batch/head
-// dims, non-contiguous operands, a custom scale, f32 and f64; lse straight from the kernel
+// dims, non-contiguous operands, a custom scale, f32, f64 and autocast's bf16 q, k, v; lse straight from the kernel
 // interface; and the errors (mixed devices, head dims above 256).
 // Leaves out: masks, biases and dropout (they run the composed path, covered by other suites).
 #include <string>
 
+#include "autograd/autocast.h"
 #include "tensor/backend.h"
 #include "tests/cuda_helpers.h"
 
@@ -35,8 +36,9 @@ Tolerance tolerance(DType dt) {
 
 // Runs attention forward + backward of sum(out * w) on the CPU and the GPU and compares the output
 // and the three gradients. q, k, v are built from `shape_*` with the leading dims as batch dims.
+// amp: both devices under autocast (bf16 q, k, v into the kernels; f32 out and gradients).
 void check_attention(const Shape& qs, const Shape& ks, const Shape& vs, DType dt, bool causal, double scale,
-                     uint64_t seed, const std::string& what, bool permuted = false) {
+                     uint64_t seed, const std::string& what, bool permuted = false, bool amp = false) {
   Generator g(seed);
   Tensor q = randn(qs, dt, &g), k = randn(ks, dt, &g), v = randn(vs, dt, &g);
   AttentionOptions opts;
@@ -53,8 +55,12 @@ void check_attention(const Shape& qs, const Shape& ks, const Shape& vs, DType dt
   };
   Tensor qc = leaf(q, false), kc = leaf(k, false), vc = leaf(v, false);
   Tensor qg = leaf(q, true), kg = leaf(k, true), vg = leaf(v, true);
-  Tensor oc = scaled_dot_product_attention(qc, kc, vc, opts);
-  Tensor og = scaled_dot_product_attention(qg, kg, vg, opts);
+  Tensor oc, og;
+  {
+    AutocastGuard autocast(amp);
+    oc = scaled_dot_product_attention(qc, kc, vc, opts);
+    og = scaled_dot_product_attention(qg, kg, vg, opts);
+  }
   Tolerance tol = tolerance(dt);
   INFO("fused attention ", what);
   REQUIRE(og.device().is_cuda());
@@ -115,6 +121,28 @@ TEST_CASE("cuda fused attention: head dims, a custom scale and non-contiguous op
     check_attention({4, 33, 24}, {4, 33, 24}, {4, 33, 24}, dt, true, 2.5, 44,
                     std::string("large scale (peaked rows) ") + dtype_name(dt));
   }
+}
+
+TEST_CASE("cuda fused attention under autocast: bf16 q, k, v give the CPU's autocast results") {
+  REQUIRE_GPU();
+  uint64_t seed = 100;
+  for (bool causal : {false, true})
+    for (const Problem& p : kProblems)
+      check_attention({p.B, p.L, p.E}, {p.B, p.S, p.E}, {p.B, p.S, p.Ev}, DType::f32, causal, 0.0, ++seed,
+                      "autocast " + describe(p, DType::f32, causal), false, true);
+  check_attention({3, 20, 32}, {3, 45, 32}, {3, 45, 40}, DType::f32, true, 0.0, 143, "autocast transposed storage",
+                  true, true);
+  // the kernel itself: bf16 operands, f32 out and lse, against f32 operands holding the same values
+  Generator g(7);
+  Tensor q = randn({2, 9, 16}, DType::f32, &g).to(DType::bf16), k = randn({2, 12, 16}, DType::f32, &g).to(DType::bf16),
+         v = randn({2, 12, 8}, DType::f32, &g).to(DType::bf16);
+  Tensor out16 = empty({2, 9, 8}, kGpu), lse16 = empty({2, 9}, kGpu), out32 = empty({2, 9, 8}, kGpu),
+         lse32 = empty({2, 9}, kGpu);
+  backend(kGpu).attention(q.to(kGpu), k.to(kGpu), v.to(kGpu), 0.25, false, out16, lse16);
+  backend(kGpu).attention(q.to(DType::f32).to(kGpu), k.to(DType::f32).to(kGpu), v.to(DType::f32).to(kGpu), 0.25, false,
+                          out32, lse32);
+  CHECK_CLOSE(out16, out32, 0.0, 0.0);  // the same f32 maths on the same values
+  CHECK_CLOSE(lse16, lse32, 0.0, 0.0);
 }
 
 TEST_CASE("cuda attention kernel: out and lse straight from the kernel interface") {

@@ -2,11 +2,13 @@
 // against the CPU on the same inputs, through the public ops: matmul (2-D, batched, broadcast and
 // stride-0 batches, transposed and permuted operands, sizes 1/7/33/129), linear with its fused bias,
 // the gemm kernel's alpha/beta/bias/empty-K paths, conv2d (stride, padding, dilation, groups,
-// depthwise with a channel multiplier, 1x1) and conv_transpose2d, forward and backward, f32 and f64.
+// depthwise with a channel multiplier, 1x1) and conv_transpose2d, forward and backward, f32 and f64;
+// matmul and linear under autocast (bf16 operands through cublasGemmEx) against the CPU's autocast.
 // Every case names its op, shapes and dtype on failure. Skips (with a message) without a GPU.
 #include <string>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "tensor/backend.h"
 #include "tests/cuda_helpers.h"
 
@@ -111,6 +113,40 @@ TEST_CASE("cuda linear: fused bias forward and backward, with and without bias")
                              {leaf({6, 33}, dt, 51), leaf({7, 33}, dt, 52), leaf({7}, dt, 53)}, dt,
                              [](const Tensor& g) { return noncontiguous(g); });
   }
+}
+
+TEST_CASE("cuda matmul and linear under autocast: bf16 operands give the CPU's autocast results") {
+  REQUIRE_GPU();
+  // both devices under autocast: the same bf16-rounded operands, f32 sums in different orders
+  auto amp = [](OpFn fn) {
+    return [fn](const std::vector<Tensor>& in) {
+      AutocastGuard autocast(true);
+      return fn(in);
+    };
+  };
+  OpFn mm = [](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); };
+  OpFn a_bt = [](const std::vector<Tensor>& in) { return matmul(in[0], in[1].t()); };
+  OpFn lin = [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); };
+  const DType dt = DType::f32;
+  compare_forward_backward("autocast matmul", amp(mm), {leaf({33, 129}, dt, 60), leaf({129, 7}, dt, 61)}, dt);
+  compare_forward_backward("autocast matmul(a, b.t())", amp(a_bt), {leaf({7, 33}, dt, 62), leaf({129, 33}, dt, 63)}, dt);
+  compare_forward_backward("autocast bmm", amp(mm), {leaf({4, 7, 33}, dt, 64), leaf({4, 33, 9}, dt, 65)}, dt);
+  compare_forward_backward("autocast broadcast batches", amp(mm), {leaf({3, 7, 9}, dt, 66), leaf({2, 1, 9, 5}, dt, 67)},
+                           dt);
+  compare_forward_backward("autocast linear", amp(lin), {leaf({5, 7, 33}, dt, 68), leaf({17, 33}, dt, 69),
+                                                         leaf({17}, dt, 70)}, dt);
+  // the kernel itself: bf16 operands into an f32 product with a bias, against f32 operands holding
+  // the same values (bf16 x bf16 products are exact in f32; only the summation order may differ)
+  Tensor a = random_tensor({1, 37, 65}, dt, 71).to(DType::bf16), b = random_tensor({1, 65, 19}, dt, 72).to(DType::bf16);
+  Tensor bias = random_tensor({19}, dt, 73);
+  Tensor c16 = empty({1, 37, 19}, Device::cuda()), c32 = empty({1, 37, 19}, Device::cuda());
+  backend(Device::cuda()).gemm(a.to(Device::cuda()), b.to(Device::cuda()), c16, 1.0, 0.0, bias.to(Device::cuda()));
+  backend(Device::cuda()).gemm(a.to(DType::f32).to(Device::cuda()), b.to(DType::f32).to(Device::cuda()), c32, 1.0, 0.0,
+                               bias.to(Device::cuda()));
+  CHECK_CLOSE(c16, c32, 1e-5, 1e-5);
+  Tensor c_cpu = empty({1, 37, 19});
+  backend(Device::cpu()).gemm(a, b, c_cpu, 1.0, 0.0, bias);
+  CHECK_CLOSE(c16, c_cpu, 1e-5, 1e-5);
 }
 
 TEST_CASE("cuda gemm kernel: alpha, beta, bias, empty inner dim, refused dtypes") {

@@ -2,13 +2,15 @@
 // depth 6, heads 4) from the same initial weights on both devices, on fixed random images and labels:
 // the first step's logits, loss and every parameter gradient; 20 AdamW steps with the shared
 // trainer's recipe (decay groups, label smoothing 0.1, gradient clipping at 1.0), whose 20 losses
-// must agree; an eval forward; a checkpoint written from GPU tensors that reloads on the CPU.
+// must agree, in f32 and under autocast (bf16 products); an eval forward; a checkpoint written from
+// GPU tensors that reloads on the CPU.
 // Leaves out: dropout and drop-path (off here; their random streams are tested per kernel), real data.
 #include <unistd.h>
 
 #include <cstdio>
 #include <sstream>
 
+#include "autograd/autocast.h"
 #include "models/vit.h"
 #include "nn/checkpoint.h"
 #include "nn/init.h"
@@ -160,6 +162,31 @@ TEST_CASE("vit-fmnist on the GPU: 20 AdamW steps give the CPU's losses") {
   NoGradGuard ng;
   double e_eval = scaled_error(m.gpu->forward(to_gpu(x)), m.cpu->forward(x));
   CHECK_MESSAGE(e_eval <= 1e-2, "eval logits after training: scaled error " << e_eval);
+}
+
+TEST_CASE("vit-fmnist under autocast (bf16 products): 20 GPU steps give the CPU's autocast losses") {
+  REQUIRE_GPU();
+  Twins m = make_twins();
+  auto [x, y] = batch();
+  const int steps = 20;
+  std::vector<double> cpu_losses, gpu_losses, f32_losses;
+  {
+    AutocastGuard autocast(true);
+    cpu_losses = train(*m.cpu, x, y, steps);
+    gpu_losses = train(*m.gpu, x, y, steps);
+  }
+  REQUIRE(gpu_losses.size() == cpu_losses.size());
+  CHECK_MESSAGE(gpu_losses.back() < gpu_losses.front() - 0.1, "the GPU run does not learn: " << sequence(gpu_losses));
+  // Both devices round the same operands to bf16; an f32 value that differs in its last bits
+  // between the devices can round to a neighbouring bf16 (2^-8 apart), so the tolerance is looser
+  // than the f32 test's: 1e-3 relative at the first step, 5e-3 later.
+  for (int s = 0; s < steps; ++s) {
+    double tol = (s == 0 ? 1e-3 : 5e-3) * std::fabs(cpu_losses[s]) + 1e-5;
+    if (!std::isfinite(gpu_losses[s]) || std::fabs(gpu_losses[s] - cpu_losses[s]) > tol)
+      FAIL_CHECK("step " << s + 1 << ": GPU autocast loss " << gpu_losses[s] << " vs CPU autocast " << cpu_losses[s]
+                         << " (tolerance " << tol << ")\n  CPU: " << sequence(cpu_losses)
+                         << "\n  GPU: " << sequence(gpu_losses));
+  }
 }
 
 TEST_CASE("vit-fmnist on the GPU: a checkpoint written from GPU tensors reloads on either device") {

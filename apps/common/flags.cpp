@@ -81,8 +81,11 @@ Flags::Flags(std::string app, std::string summary, std::vector<Subcommand> subco
   add("out", Kind::text, "run folder (default: runs/<app>-<command>-<date>-<time>)", "DIR", true);
   add("resume", Kind::text, "checkpoint (.safetensors) to start from or to evaluate", "CKPT", true);
   add("quick", Kind::boolean, "a seconds-long smoke run on a tiny slice of the data", "", true);
+  add("amp", Kind::boolean, "mixed precision: matmuls and attention read bf16 (f32 weights, sums, rest); for cuda",
+      "", true);
   set_default("device", "cpu").set_default("epochs", "10").set_default("batch-size", "64");
   set_default("lr", "0.001").set_default("seed", "0").set_default("threads", "0").set_default("quick", "false");
+  set_default("amp", "false");
   set_range("epochs", 0, 1e6).set_range("batch-size", 1, 1 << 24).set_range("lr", 0, 1e6);
   set_range("seed", 0, 9.2e18).set_range("threads", 0, 4096);
 }

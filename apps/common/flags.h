@@ -1,6 +1,6 @@
 // Command-line flags shared by every app (`<app> <command> [--flag value | --flag=value]...`):
 // the shared flags of DESIGN.md (--device, --epochs, --batch-size, --lr, --seed, --threads, --data,
-// --out, --resume, --quick, --help) plus app-specific ones registered with a name, a default and a
+// --out, --resume, --quick, --amp, --help) plus app-specific ones registered with a name, a default and a
 // help line. Mistakes throw iris::Error with the closest valid name suggested.
 // Leaves out: short options (other than -h), per-command flag sets, positional arguments, and
 // reading flags from files or the environment.
@@ -77,6 +77,7 @@ class Flags {
   const std::string& out_dir() const { return get_string("out"); }  // empty: runs/<app>-<cmd>-<time>
   const std::string& resume() const { return get_string("resume"); }
   bool quick() const { return get_bool("quick"); }
+  bool amp() const { return get_bool("amp"); }  // autocast (autograd/autocast.h); app_main applies it
 
   // Every flag by name with its typed value, in registration order, plus "command" first.
   json::Value to_json() const;

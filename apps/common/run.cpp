@@ -12,6 +12,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "autograd/autocast.h"
 #include "data/file_util.h"
 #include "tensor/backend.h"
 #include "tensor/tensor.h"
@@ -193,6 +194,11 @@ int app_main(Flags& flags, int argc, const char* const* argv, const std::functio
     if (flags.threads() > 0) set_num_threads(flags.threads());
     manual_seed(flags.seed());
     if (flags.has("device")) require_device(flags.device());
+    const bool amp = flags.has("amp") && flags.amp();
+    if (amp && !(flags.has("device") && flags.device().is_cuda()))
+      std::cerr << flags.app() << ": --amp on the CPU rounds matrix-product operands to bf16 as the GPU would, "
+                   "but computes in f32: slower than without it, for checking only\n";
+    AutocastGuard autocast(amp);  // every command's matrix products and attention (autograd/autocast.h)
     return body(flags);
   } catch (const std::exception& e) {
     std::cerr << flags.app() << " " << flags.command() << ": error: " << e.what() << "\n";

@@ -75,7 +75,7 @@ class Run {
 void require_device(Device device);
 
 // The main() of every app: parses the flags (printing usage for --help), applies --threads and
-// --seed, checks --device (require_device), runs `body`, and turns errors into one
+// --seed, checks --device (require_device), runs `body` (under autocast with --amp), and turns errors into one
 // "<app>: error: ..." line on stderr. Returns the exit status: body's result, 2 for a usage
 // mistake, 1 for an error while running.
 int app_main(Flags& flags, int argc, const char* const* argv, const std::function<int(const Flags&)>& body);

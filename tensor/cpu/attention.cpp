@@ -15,6 +15,7 @@
 // - row loops (f64, where the gradient checks run, and other CPUs): one row of S scores at a time,
 //   computed as E axpys over a transposed copy of K. Several times slower at ViT sizes (N = 50,
 //   head dim 16): their inner loops run over short rows and re-read the score row E times.
+// Autocast's bf16 q, k, v are widened to f32 first (widened_bf16): the same values, no speed.
 // Leaves out: masks, additive biases and dropout (the op composes those from matmul + softmax).
 #include <algorithm>
 #include <cmath>
@@ -303,6 +304,8 @@ bool use_blocked(const Dims& d) { return packed_sgemm_available() && d.L > 0 && 
 void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal,
                            const Tensor& out, const Tensor& lse) {
   IRIS_ASSERT(lse.is_contiguous());
+  if (q.dtype() == DType::bf16)  // autocast: bf16 q, k, v; f32 out, lse (widened_bf16)
+    return attention(widened_bf16(*this, q), widened_bf16(*this, k), widened_bf16(*this, v), scale, causal, out, lse);
   const Dims d = dims_of(q, k, v);
   dispatch_float(q.dtype(), "attention", [&](auto z) {
     using T = decltype(z);
@@ -319,6 +322,9 @@ void CpuBackend::attention_backward(const Tensor& q, const Tensor& k, const Tens
                                     const Tensor& lse, const Tensor& grad_out, double scale, bool causal,
                                     const Tensor& grad_q, const Tensor& grad_k, const Tensor& grad_v) {
   IRIS_ASSERT(lse.is_contiguous());
+  if (q.dtype() == DType::bf16)  // autocast: bf16 q, k, v; everything else f32
+    return attention_backward(widened_bf16(*this, q), widened_bf16(*this, k), widened_bf16(*this, v), out, lse,
+                              grad_out, scale, causal, grad_q, grad_k, grad_v);
   const Dims d = dims_of(q, k, v);
   dispatch_float(q.dtype(), "attention_backward", [&](auto z) {
     using T = decltype(z);

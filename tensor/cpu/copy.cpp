@@ -1,5 +1,6 @@
 // CPU copy (with dtype conversion, including the bf16/f16 storage types) and fill, through
-// strided_loop. A same-dtype copy moves raw bits and uses memcpy for contiguous runs.
+// strided_loop. A same-dtype copy moves raw bits and uses memcpy for contiguous runs. Also widened_bf16,
+// the f32 form of an autocast operand.
 #include <cmath>
 #include <cstring>
 
@@ -120,6 +121,13 @@ void CpuBackend::fill(const Tensor& dst, double value) {
       for (int64_t i = 0; i < n; ++i) d[o[0] + i * st[0]] = v;
     });
   });
+}
+
+Tensor widened_bf16(CpuBackend& be, const Tensor& t) {
+  IRIS_ASSERT(t.dtype() == DType::bf16);
+  Tensor w = empty(t.shape(), {DType::f32, t.device()});
+  be.copy(t, w);
+  return w;
 }
 
 }  // namespace iris::cpu

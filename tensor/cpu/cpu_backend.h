@@ -51,4 +51,9 @@ class CpuBackend final : public Backend {
   void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const AdamWParams& p) override;
 };
 
+// A bf16 operand of a mixed-precision (autocast) kernel as a contiguous f32 tensor of its shape:
+// the CPU runs autocast's products in f32 on these, which is exact (every bf16 value is an f32
+// value, and so is the product of two), so the result is what a bf16 GEMM with f32 accumulation gives.
+Tensor widened_bf16(CpuBackend& be, const Tensor& t);
+
 }  // namespace iris::cpu

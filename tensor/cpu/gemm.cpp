@@ -110,6 +110,11 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
 void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias) {
   IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous());
   IRIS_ASSERT(!bias.defined() || (bias.is_contiguous() && bias.numel() == c.shape()[2] && bias.dtype() == c.dtype()));
+  if (a.dtype() == DType::bf16) {  // autocast: bf16 operands, f32 product (see widened_bf16)
+    IRIS_ASSERT(b.dtype() == DType::bf16 && c.dtype() == DType::f32);
+    return gemm(widened_bf16(*this, a), widened_bf16(*this, b), c, alpha, beta, bias);
+  }
+  IRIS_ASSERT(a.dtype() == c.dtype() && b.dtype() == c.dtype());
   dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta, bias); });
 }
 
