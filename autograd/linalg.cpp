@@ -129,8 +129,9 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   return record("MatmulBackward", out, {a0, b0},
                 [ad = gb ? a : Tensor(), bd = ga ? b : Tensor(), sa = a0.shape(), sb = b0.shape(), amp](const Tensor& g) {
                   AutocastGuard autocast(amp);  // the gradient products in the precision of the forward's
-                  return std::vector<Tensor>{bd.defined() ? matmul_grad_a(g, bd, sa) : Tensor(),
-                                             ad.defined() ? matmul_grad_b(g, ad, sb) : Tensor()};
+                  const Tensor gc = amp ? detail::cast(g, DType::bf16) : g;  // cast once for both products
+                  return std::vector<Tensor>{bd.defined() ? matmul_grad_a(gc, bd, sa) : Tensor(),
+                                             ad.defined() ? matmul_grad_b(gc, ad, sb) : Tensor()};
                 });
 }
 
@@ -179,7 +180,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                  has_bias = bias.defined(), amp](const Tensor& g) {
                   AutocastGuard autocast(amp);  // bf16 products in the backward too (x2, wd are bf16 then)
                   Tensor g2 = detail::contiguous_nograd(g).reshape({R, out_f});  // [R, out]
-                  Tensor dx = wd.defined() ? matmul(g2, wd).reshape(sx) : Tensor();  // [R, in]
+                  // under autocast dY is cast to bf16 once, for both products (dB sums the f32 dY)
+                  const Tensor g16 = amp ? detail::cast(g2, DType::bf16) : g2;
+                  Tensor dx = wd.defined() ? matmul(g16, wd).reshape(sx) : Tensor();  // [R, in]
                   Tensor dw, db;
                   if (x2.defined() && has_bias) {  // dW = dY^T x and dB = dY summed over rows, in one pass
                     dw = empty({out_f, in}, {g2.dtype(), g2.device()});
@@ -191,7 +194,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                                            db))
                       return std::vector<Tensor>{dx, dw, db};
                   }
-                  dw = x2.defined() ? matmul(g2.t(), x2.reshape({R, in})) : Tensor();  // [out, in]
+                  dw = x2.defined() ? matmul(g16.t(), x2.reshape({R, in})) : Tensor();  // [out, in]
                   db = has_bias ? sum(g2, {0}) : Tensor();
                   return std::vector<Tensor>{dx, dw, db};
                 });
