@@ -6,8 +6,9 @@
 // "master weights") stays f32, and gradients are f32. bf16 keeps f32's exponent range, so no loss
 // scaling is needed. The flag is thread-local, like grad mode; a node records whether it ran under
 // autocast, so its backward uses bf16 products too, wherever backward() is called.
-// Leaves out: f16 (needs loss scaling), a cache of the weights' bf16 copies across calls (each
-// call converts its weight again), f64 (never autocast).
+// Leaves out: convolutions (they stay f32, where PyTorch's autocast would run them in bf16; in the
+// ViT only the patch embedding is one), f16 (needs loss scaling), a cache of the weights' bf16
+// copies across calls (each call converts its weight again), f64 (never autocast).
 #pragma once
 
 namespace iris {

@@ -184,13 +184,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                   const Tensor g16 = amp ? detail::cast(g2, DType::bf16) : g2;
                   Tensor dx = wd.defined() ? matmul(g16, wd).reshape(sx) : Tensor();  // [R, in]
                   Tensor dw, db;
-                  if (x2.defined() && has_bias) {  // dW = dY^T x and dB = dY summed over rows, in one pass
+                  // dW = dY^T x and dB = dY summed over rows in one pass, where the backend has that form
+                  if (x2.defined() && has_bias && g2.dtype() == x2.dtype() &&
+                      backend(g2.device()).has_gemm_row_sums(g2.dtype())) {
                     dw = empty({out_f, in}, {g2.dtype(), g2.device()});
                     db = empty({out_f}, {g2.dtype(), g2.device()});
                     Tensor gt = make_view(g2, {1, out_f, R}, {R * out_f, 1, out_f}, g2.offset());  // dY^T
                     Tensor xv = make_view(x2, {1, R, in}, {R * in, in, 1}, x2.offset());
-                    if (g2.dtype() == x2.dtype() &&
-                        backend(g2.device()).gemm_row_sums(gt, xv, make_view(dw, {1, out_f, in}, {out_f * in, in, 1}, 0),
+                    if (backend(g2.device()).gemm_row_sums(gt, xv, make_view(dw, {1, out_f, in}, {out_f * in, in, 1}, 0),
                                                            db))
                       return std::vector<Tensor>{dx, dw, db};
                   }

@@ -97,6 +97,8 @@ class Backend {
   virtual bool gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& sums) {
     return false;
   }
+  // Whether gemm_row_sums has a form for dtype dt at all, so a caller can skip making its outputs.
+  virtual bool has_gemm_row_sums(DType /*dt*/) const { return false; }
 
   // ---- normalisation and softmax (contiguous inputs) ---------------------------------------
   // x viewed as [outer, D, inner], softmax over D. log selects log_softmax.

@@ -1,5 +1,7 @@
 // Matrix products: matmul in all its NumPy forms (1-D, 2-D, broadcast batches), bmm, linear,
 // on transposed and expanded views (no copies), against a naive triple loop; gradients; errors.
+#include "tensor/backend.h"
+#include "tensor/cpu/sgemm.h"
 #include "tests/helpers.h"
 
 using namespace iris;
@@ -108,6 +110,8 @@ TEST_CASE("matmul, bmm and linear gradients") {
 TEST_CASE("linear's f32 backward (weight and bias gradients in one pass over dY) matches f64") {
   // f32 takes the fused gemm_row_sums path on CPUs with the packed kernel, f64 the gemm + sum path;
   // rows from 1 to past the K split (the weight gradient's K is the row count).
+  CHECK(backend(Device::cpu()).has_gemm_row_sums(DType::f32) == cpu::packed_sgemm_available());
+  CHECK_FALSE(backend(Device::cpu()).has_gemm_row_sums(DType::f64));
   for (int64_t rows : {1, 7, 300, 5000}) {
     CAPTURE(rows);
     Tensor x = randn64({rows, 24}, 11, false), w = randn64({10, 24}, 12, false), b = randn64({10}, 13, false),

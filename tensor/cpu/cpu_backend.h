@@ -17,6 +17,7 @@ class CpuBackend final : public Backend {
   void reduce(ReduceOp op, const Tensor& x, uint32_t dim_mask, const Tensor& out) override;
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias = Tensor()) override;
   bool gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& sums) override;
+  bool has_gemm_row_sums(DType dt) const override;
   void softmax(const Tensor& x, int dim, bool log, const Tensor& out) override;
   void softmax_backward(const Tensor& y, const Tensor& grad_out, int dim, bool log, const Tensor& grad_in) override;
   void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y, const Tensor& mean, const Tensor& rstd) override;

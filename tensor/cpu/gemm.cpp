@@ -119,9 +119,11 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
 }
 
 // f32 on the packed path only (the row sums ride on its A blocks); f64 and Eigen decline.
+bool CpuBackend::has_gemm_row_sums(DType dt) const { return dt == DType::f32 && packed_sgemm_available(); }
+
 bool CpuBackend::gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& sums) {
   IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous() && sums.is_contiguous());
-  if (c.dtype() != DType::f32 || !packed_sgemm_available() || a.shape()[0] != 1) return false;
+  if (!has_gemm_row_sums(c.dtype()) || a.shape()[0] != 1) return false;
   const int64_t M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
   IRIS_ASSERT(sums.numel() == M && sums.dtype() == DType::f32);
   const RowCol ra = row_col(layout_of(M, K, a.strides()[1], a.strides()[2], "a"));
