@@ -8,7 +8,8 @@
 #   4. the GPU benchmark: iris_bench and bench/torch_ref.py on the GPU (attention fused and unfused,
 #      vit_small, vit_tiny, deit_small), images/s and the iris/PyTorch ratios: fp32 first, then the
 #      same groups with --amp (bf16 autocast on both sides; names end in _amp)
-#   5. `vit train --quick --device cuda` and `vit eval` on a Fashion-MNIST slice from the bundle
+#   5. `vit train --quick --device cuda` and `vit eval` on a Fashion-MNIST slice from the bundle, then
+#      the same training with --amp
 #   6. if time is left, each failing test case again on its own with CUDA_LAUNCH_BLOCKING=1 (a
 #      kernel fault poisons the rest of its process; alone it names its own kernel)
 #   then a summary block and one JSON line. Every step after the build goes on after a failure.
@@ -197,6 +198,14 @@ if [[ -x $build/bin/vit && -f $mini/train-images-idx3-ubyte.gz ]] && (( $(left) 
     cat "$work/vit-eval.out" >> "$dir/app.log"
     tail -n 1 "$work/vit-eval.out"
     app_status=$( (( rc2 == 0 )) && echo "ok" || echo "eval failed (rc $rc2)")
+    if (( $(left) >= 20 )); then  # the same run under --amp (bf16 autocast), end to end
+      timeout -k 5 "$(cap 60 10)" "$build/bin/vit" train --quick --amp --device cuda --data "$mini" \
+        --out "$work/vit-amp" > "$work/vit-amp.out" 2>> "$dir/app.log"
+      rc3=$?
+      cat "$work/vit-amp.out" >> "$dir/app.log"
+      tail -n 1 "$work/vit-amp.out"
+      app_status+=$( (( rc3 == 0 )) && echo "; --amp train ok" || echo "; --amp train failed (rc $rc3)")
+    fi
   else
     app_status="train failed (rc $rc)"
     tail -n 5 "$dir/app.log"
