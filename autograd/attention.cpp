@@ -89,7 +89,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     // A backend that takes views reads [B, L, E] and [B, H, L, E] operands in place (heads sliced
     // out of a packed projection stay where they are); otherwise everything becomes [B, L, E] contiguous.
     const bool views = backend(q.device()).attention_takes_views() && (q.dim() == 3 || q.dim() == 4);
-    const bool amp = autocast_enabled() && q.dtype() == DType::f32;
+    const bool amp = autocast_applies(q.dtype());
     auto as_operand = [&](const Tensor& t) {
       Tensor d = amp ? detail::cast(t.detach(), DType::bf16) : t.detach();  // cast: contiguous
       if (views) return d.strides().back() == 1 || d.shape().back() <= 1 ? d : detail::contiguous_nograd(d);
@@ -184,7 +184,7 @@ Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOpt
   auto part = [=](const Tensor& base, int64_t which) {
     return make_view(base, {B, heads, N, hd}, {N * 3 * D, hd, 3 * D, 1}, base.offset() + which * D);
   };
-  const bool amp = autocast_enabled() && qkv.dtype() == DType::f32;  // read a bf16 copy
+  const bool amp = autocast_applies(qkv.dtype());  // read a bf16 copy
   Tensor x = amp ? detail::cast(qkv.detach(), DType::bf16) : detail::contiguous_nograd(qkv.detach());
   Tensor out = empty({B, N, D}, {qkv.dtype(), qkv.device()});
   Tensor out4 = make_view(out, {B, heads, N, hd}, {N * D, hd, D, 1}, out.offset());  // heads merged in place
@@ -235,7 +235,7 @@ Tensor packed_qkv_channel_attention(const Tensor& qkv, int64_t groups, const Att
     return make_view(bcn, {B, groups, cg, N}, {C * N, cg * N, N, 1}, bcn.offset());
   };
   Tensor x = detail::contiguous_nograd(qkv.detach());
-  const bool amp = autocast_enabled() && qkv.dtype() == DType::f32;
+  const bool amp = autocast_applies(qkv.dtype());
   Tensor xt = empty({B, 3 * C, N}, {amp ? DType::bf16 : qkv.dtype(), qkv.device()});
   be.copy(transposed(x, 3 * C), xt);  // the one transpose of the input (and autocast's bf16 cast)
   Tensor out_t = empty({B, C, N}, to);

@@ -11,10 +11,14 @@
 // copies across calls (each call converts its weight again), f64 (never autocast).
 #pragma once
 
+#include "tensor/dtype.h"
+
 namespace iris {
 
 bool autocast_enabled();
 void set_autocast(bool enabled);
+// The rule every autocast op applies: an op computing in dt reads bf16 operands now (f32 only).
+inline bool autocast_applies(DType dt) { return dt == DType::f32 && autocast_enabled(); }
 
 class AutocastGuard {
  public:

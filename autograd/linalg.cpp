@@ -121,7 +121,7 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   DType dt = promote_types(a0.dtype(), b0.dtype());
   IRIS_CHECK(is_floating(dt), "matmul: needs floating tensors, got ", dtype_name(a0.dtype()), " and ",
              dtype_name(b0.dtype()));
-  const bool amp = autocast_enabled() && dt == DType::f32;  // bf16 operands, f32 product
+  const bool amp = autocast_applies(dt);  // bf16 operands, f32 product
   const DType operand_dt = amp ? DType::bf16 : dt;
   Tensor a = detail::cast(a0.detach(), operand_dt), b = detail::cast(b0.detach(), operand_dt);
   Tensor out = matmul_kernel(a, b, dt);
@@ -162,7 +162,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   // One product with the bias fused into its write-back: x as rows [R, in] times W^T read in place
   // (W [out, in] is a column-major [in, out]). Under autocast x and W are read as bf16 copies.
   const int64_t in = weight.shape()[1], out_f = weight.shape()[0];
-  const bool amp = autocast_enabled() && dt == DType::f32;
+  const bool amp = autocast_applies(dt);
   Tensor x2 = amp ? detail::cast(x.detach(), DType::bf16) : detail::contiguous_nograd(x.detach());
   const int64_t R = x2.numel() / in;
   Tensor xr = make_view(x2, {1, R, in}, {R * in, in, 1}, x2.offset());

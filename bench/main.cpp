@@ -401,9 +401,9 @@ int main(int argc, char** argv) {
     if (want("vit_small")) bench_vit("vit_small");
     if (want("vit_tiny")) bench_vit("vit_tiny");
     if (want("davit_mini")) bench_davit_mini();
-    if (want("davit_slope") && amp && !which.empty())
+    if (want("davit_slope") && amp)
       std::cerr << "iris_bench: davit_slope skipped under --amp (a complexity check, precision does not change it)\n";
-    else if (want("davit_slope") && !amp) bench_davit_slope();
+    else if (want("davit_slope")) bench_davit_slope();
     if (!which.empty() && want("deit_small")) bench_vit("deit_small");
   } catch (const std::exception& e) {
     std::cerr << "iris_bench: error: " << e.what() << "\n";

@@ -37,11 +37,6 @@ struct Block {
 
 class PinnedCachingAllocator final : public Allocator {
  public:
-  PinnedCachingAllocator() {
-    const char* off = std::getenv("IRIS_NO_CACHE");
-    caching_ = !(off && off[0] == '1');
-  }
-
   bool pinned() const override { return true; }
 
   void* allocate(size_t nbytes, Device device) override {
@@ -100,7 +95,6 @@ class PinnedCachingAllocator final : public Allocator {
       free_[b.size].push_back(ptr);
     } else {
       waiting_.push_back({ptr, std::move(b)});
-      ++stats_.blocks_waiting;
     }
   }
 
@@ -130,7 +124,9 @@ class PinnedCachingAllocator final : public Allocator {
   PinnedAllocatorStats stats() {
     std::lock_guard<std::mutex> lock(mu_);
     collect_finished_locked();
-    return stats_;
+    PinnedAllocatorStats s = stats_;
+    s.blocks_waiting = static_cast<int64_t>(waiting_.size());
+    return s;
   }
 
   void empty_cache() {
@@ -141,7 +137,6 @@ class PinnedCachingAllocator final : public Allocator {
       stats_.bytes_cached -= static_cast<int64_t>(w.second.size);
     }
     waiting_.clear();
-    stats_.blocks_waiting = 0;
     free_all_free_locked();
   }
 
@@ -191,7 +186,6 @@ class PinnedCachingAllocator final : public Allocator {
       free_[b.size].push_back(waiting_[i].first);
       if (i + 1 != waiting_.size()) waiting_[i] = std::move(waiting_.back());
       waiting_.pop_back();
-      --stats_.blocks_waiting;
     }
   }
 
@@ -227,7 +221,7 @@ class PinnedCachingAllocator final : public Allocator {
   std::unordered_map<void*, Block> live_;                  // handed-out block -> size, transfers
   std::unordered_map<int, std::vector<cudaEvent_t>> event_pool_;  // spare events by device
   PinnedAllocatorStats stats_;
-  bool caching_ = true;
+  const bool caching_ = !caching_disabled_by_env();
 };
 
 PinnedCachingAllocator& the_pinned_allocator() {

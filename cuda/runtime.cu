@@ -122,11 +122,6 @@ size_t key_size(uint64_t key) { return static_cast<size_t>(key & ~static_cast<ui
 
 class CudaCachingAllocator final : public Allocator {
  public:
-  CudaCachingAllocator() {
-    const char* off = std::getenv("IRIS_NO_CACHE");
-    caching_ = !(off && off[0] == '1');
-  }
-
   void* allocate(size_t nbytes, Device d) override {
     IRIS_ASSERT(d.is_cuda());
     check_device_index(d.index);  // cuda:7 on a one-GPU machine: a clear error before any CUDA call
@@ -229,7 +224,7 @@ class CudaCachingAllocator final : public Allocator {
   std::unordered_map<uint64_t, std::vector<void*>> cache_;  // free blocks by (device, size class)
   std::unordered_map<void*, int> live_;                      // handed-out block -> its device
   CudaAllocatorStats stats_;
-  bool caching_ = true;
+  const bool caching_ = !caching_disabled_by_env();
 };
 
 CudaCachingAllocator& the_allocator() {

@@ -21,18 +21,27 @@ static void check_shape(const Shape& shape, const char* op) {
     IRIS_CHECK(shape[i] >= 0, op, ": negative size ", shape[i], " in shape ", shape_str(shape));
 }
 
-Tensor empty(const Shape& shape, TensorOptions opts) {
-  check_shape(shape, "empty");
+static size_t nbytes_of(const Shape& shape, DType dtype) {
+  return static_cast<size_t>(numel_of(shape)) * dtype_size(dtype);
+}
+
+// A contiguous tensor of `shape` over the whole of `storage` (empty, empty_pinned, from_blob).
+static Tensor contiguous_on(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
-  size_t nbytes = static_cast<size_t>(numel_of(shape)) * dtype_size(opts.dtype);
-  impl->storage = std::make_shared<Storage>(nbytes, opts.device);
+  impl->storage = std::move(storage);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
-  impl->dtype = opts.dtype;
-  impl->requires_grad = opts.requires_grad;
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor empty(const Shape& shape, TensorOptions opts) {
+  check_shape(shape, "empty");
   IRIS_CHECK(!opts.requires_grad || is_floating(opts.dtype), "requires_grad needs a floating dtype, got ",
              dtype_name(opts.dtype));
-  return Tensor(std::move(impl));
+  Tensor t = contiguous_on(std::make_shared<Storage>(nbytes_of(shape, opts.dtype), opts.device), shape, opts.dtype);
+  t.impl()->requires_grad = opts.requires_grad;
+  return t;
 }
 
 Tensor full(const Shape& shape, double value, TensorOptions opts) {
@@ -154,12 +163,7 @@ Tensor from_buffer(const void* data, const Shape& shape, DType dtype, TensorOpti
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype, Device device) {
   check_shape(shape, "from_blob");
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(data, static_cast<size_t>(numel_of(shape)) * dtype_size(dtype), device);
-  impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
-  impl->dtype = dtype;
-  return Tensor(std::move(impl));
+  return contiguous_on(std::make_shared<Storage>(data, nbytes_of(shape, dtype), device), shape, dtype);
 }
 
 // ---- pinned host memory ---------------------------------------------------------------------
@@ -170,20 +174,16 @@ Tensor empty_pinned(const Shape& shape, DType dtype) {
   Allocator* pinned = pinned_allocator();
   if (pinned == nullptr) return empty(shape, dtype);
   check_shape(shape, "empty_pinned");
-  auto impl = std::make_shared<TensorImpl>();
-  size_t nbytes = static_cast<size_t>(numel_of(shape)) * dtype_size(dtype);
+  std::shared_ptr<Storage> storage;
   try {
-    impl->storage = std::make_shared<Storage>(nbytes, Device::cpu(), *pinned);
+    storage = std::make_shared<Storage>(nbytes_of(shape, dtype), Device::cpu(), *pinned);
   } catch (const Error& e) {
     // Page-locked memory is a speed-up, never a requirement: fall back to ordinary memory (once told).
     static std::once_flag told;
     std::call_once(told, [&] { std::fprintf(stderr, "iris: %s; using ordinary (pageable) host memory\n", e.what()); });
     return empty(shape, dtype);
   }
-  impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
-  impl->dtype = dtype;
-  return Tensor(std::move(impl));
+  return contiguous_on(std::move(storage), shape, dtype);
 }
 
 Tensor pin_memory(const Tensor& t) {

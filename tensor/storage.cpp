@@ -28,11 +28,19 @@ constexpr bool kSanitized = false;
 constexpr bool kSanitized = false;
 #endif
 
+}  // namespace
+
+bool caching_disabled_by_env() {
+  const char* off = std::getenv("IRIS_NO_CACHE");
+  return off && off[0] == '1';
+}
+
+namespace {
+
 class CpuCachingAllocator final : public Allocator {
  public:
   CpuCachingAllocator() {
-    const char* off = std::getenv("IRIS_NO_CACHE");
-    caching_ = !kSanitized && !(off && off[0] == '1');
+    caching_ = !kSanitized && !caching_disabled_by_env();
     const char* mb = std::getenv("IRIS_CPU_CACHE_MB");
     limit_ = (mb ? std::atoll(mb) : 4096LL) << 20;
   }

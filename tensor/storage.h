@@ -14,6 +14,9 @@
 
 namespace iris {
 
+// IRIS_NO_CACHE=1: every caching allocator (CPU, CUDA device, pinned host) frees each block at once.
+bool caching_disabled_by_env();
+
 struct Allocator {
   virtual ~Allocator() = default;
   // A block of at least nbytes on `device` (its index is honoured: cuda:1 memory comes from cuda:1

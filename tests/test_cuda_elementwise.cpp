@@ -623,7 +623,7 @@ TEST_CASE("cuda adamw: several fused steps equal the CPU's") {
 
 TEST_CASE("cuda allocator: a repeated computation stops calling cudaMalloc; stats, empty_cache, out of memory") {
   REQUIRE_GPU();
-  if (const char* off = std::getenv("IRIS_NO_CACHE"); off && off[0] == '1') {
+  if (caching_disabled_by_env()) {
     MESSAGE("IRIS_NO_CACHE=1: the CUDA caching allocator is off; skipping");
     return;
   }
@@ -730,7 +730,7 @@ TEST_CASE("cuda pinned memory: page-locked CPU tensors; host -> device -> host k
 
 TEST_CASE("cuda pinned memory: a repeated transfer stops calling cudaHostAlloc; stats, empty_cache") {
   REQUIRE_GPU();
-  if (const char* off = std::getenv("IRIS_NO_CACHE"); off && off[0] == '1') {
+  if (caching_disabled_by_env()) {
     MESSAGE("IRIS_NO_CACHE=1: the pinned cache is off; skipping");
     return;
   }
@@ -762,7 +762,7 @@ TEST_CASE("cuda pinned memory: a repeated transfer stops calling cudaHostAlloc; 
 
 TEST_CASE("cuda pinned memory: a block freed while its transfer is queued is not reused until the transfer ran") {
   REQUIRE_GPU();
-  if (const char* off = std::getenv("IRIS_NO_CACHE"); off && off[0] == '1') {
+  if (caching_disabled_by_env()) {
     MESSAGE("IRIS_NO_CACHE=1: the pinned cache is off; skipping");
     return;
   }

@@ -194,7 +194,7 @@ int app_main(Flags& flags, int argc, const char* const* argv, const std::functio
     if (flags.threads() > 0) set_num_threads(flags.threads());
     manual_seed(flags.seed());
     if (flags.has("device")) require_device(flags.device());
-    const bool amp = flags.has("amp") && flags.amp();
+    const bool amp = flags.amp();  // a shared flag: every app has it
     if (amp && !(flags.has("device") && flags.device().is_cuda()))
       std::cerr << flags.app() << ": --amp on the CPU rounds matrix-product operands to bf16 as the GPU would, "
                    "but computes in f32: slower than without it, for checking only\n";
