@@ -56,6 +56,11 @@ report:
 	        echo "  CUDA_ARCH=native needs a GPU to detect; compiling for 90 (H100) instead (set CUDA_ARCH=...)"; fi; \
 	    else echo "✓ CUDA $$v found: the GPU backend builds with make CUDA=1"; fi; \
 	  else echo "✗ no nvcc: CPU-only build"; fi; \
+	  isa=scalar; grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && isa=avx2; \
+	  w=1; for f in avx512f avx512bw avx512vl avx512dq; do grep -qw $$f /proc/cpuinfo || w=0; done; \
+	  if [ $$w = 1 ] && [ $$isa = avx2 ]; then isa=avx512; fi; \
+	  echo "✓ CPU: $$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), up to $$isa; kernels picked at run time" \
+	    "(tensor/cpu/isa.h; IRIS_ISA=scalar|avx2|avx512 forces one)"; \
 	  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	    echo "✓ GPU: $$(nvidia-smi -L | head -n 1)"; \
 	  else echo "✗ no GPU: GPU tests will be skipped"; fi; \

@@ -31,6 +31,7 @@
 #include "models/vit.h"
 #include "nn/optim.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/isa.h"
 #ifdef IRIS_WITH_CUDA
 #include "cuda/cuda_backend.h"
 #endif
@@ -79,6 +80,19 @@ void emit(const std::string& plain_name, double value, const std::string& unit, 
               extra.c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "  %-24s %10.1f %s\n", name.c_str(), value, unit.c_str());
+}
+
+// Which CPU kernels run (tensor/cpu/isa.h), first in every run, so each table names its path.
+void report_cpu() {
+  const cpu::Isa best = cpu::cpu_best_isa(), kernels = cpu::kernel_isa();
+  const std::string name = bench::cpu_model_name();
+  std::printf("{\"bench\": \"cpu\", \"model\": \"%s\", \"cpu_isa\": \"%s\", \"requested_isa\": \"%s\", "
+              "\"kernel_isa\": \"%s\", \"avx512_bf16\": %s, \"threads\": %d}\n",
+              name.c_str(), cpu::isa_name(best), cpu::isa_name(cpu::requested_isa()), cpu::isa_name(kernels),
+              cpu::cpu_has_avx512_bf16() ? "true" : "false", num_threads());
+  std::fprintf(stderr, "cpu: %s; it runs up to %s%s; iris's kernels run at %s%s\n", name.c_str(), cpu::isa_name(best),
+               cpu::cpu_has_avx512_bf16() ? " (and AVX512_BF16)" : "", cpu::isa_name(kernels),
+               cpu::requested_isa() > kernels ? " (no wider kernels in iris yet)" : "");
 }
 
 bench::Peak probe() {
@@ -361,6 +375,7 @@ int main(int argc, char** argv) {
                    " [--device cpu|cuda|cuda:N] [--amp]\n"
                    "  --amp: bf16 autocast (names get _amp; gemm is skipped)\n"
                    "  JSON lines on stdout, a table on stderr; threads from IRIS_NUM_THREADS\n"
+                   "  the first line names the CPU and the kernel path; IRIS_ISA=scalar|avx2|avx512 forces one\n"
                    "  no names: every group but deit_small (224x224 batch 64, only when named)\n"
                    "  davit_slope: time ~ tokens^slope of a DaViT channel block, a DaViT window block and a\n"
                    "    global-attention (ViT) block, forward + backward at 64, 256, 576 and 1024 tokens\n"
@@ -394,6 +409,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     check_device(g_device);
+    report_cpu();
     AutocastGuard autocast(amp);
     if (want("gemm") && amp) std::cerr << "iris_bench: gemm skipped under --amp (f32 kernels only)\n";
     else if (want("gemm")) bench_gemm();

@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <fstream>
 
 namespace iris::bench {
 
@@ -101,6 +102,16 @@ Peak measure_fma_peak(int threads, double seconds) {
   }
   p.gflops = best;
   return p;
+}
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  return "unknown";
 }
 
 }  // namespace iris::bench

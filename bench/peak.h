@@ -17,4 +17,7 @@ struct Peak {
 
 Peak measure_fma_peak(int threads, double seconds = 0.2);
 
+// The CPU's model name from /proc/cpuinfo ("AMD EPYC 9R14 ..."), "unknown" where it has none.
+std::string cpu_model_name();
+
 }  // namespace iris::bench

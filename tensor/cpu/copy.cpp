@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/isa.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/transpose8.h"
 
@@ -34,10 +35,10 @@ __attribute__((target("avx2"))) int64_t transpose_strip_avx2(const float* s, int
 // [B, N, C] -> [B, C, N]: the destination is contiguous along the last dim, the source along the one
 // before) runs as 8 x 8 register transposes; element by element every source read strides a row.
 // ([64, 196, 64] out of a [64, 196, 192] buffer, 2 threads: 420 -> 155 us.) Returns false for any
-// other layout or without AVX2.
+// other layout or below the avx2 kernel ISA (isa.h).
 bool copy_transposed32(const MergedDims<2>& m, const uint32_t* s, uint32_t* d) {
 #if defined(__x86_64__)
-  static const bool avx2 = cpu_has_avx2();
+  const bool avx2 = kernel_isa() >= Isa::avx2;
   const int a = m.nd - 2, b = m.nd - 1;
   if (!avx2 || m.nd < 2 || m.st[0][b] != 1 || m.st[1][a] != 1 || m.size[a] < 8 || m.size[b] < 8) return false;
   const int64_t A = m.size[a], N = m.size[b], d_row = m.st[0][a], s_col = m.st[1][b];

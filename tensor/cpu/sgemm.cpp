@@ -10,6 +10,7 @@
 // gradients) gives each thread a slice of K and adds the slices up; a team of one (the per-head
 // products inside the attention kernel) runs with no OpenMP construct at all.
 #include "tensor/cpu/sgemm.h"
+#include "tensor/cpu/isa.h"
 #include "tensor/cpu/transpose8.h"
 
 #include <algorithm>
@@ -287,11 +288,8 @@ __attribute__((target("avx2,fma"))) void kernel_6x16_avx2(int64_t kc, const floa
   }
 }
 
-bool cpu_has_avx2_fma() { return cpu_has_avx2() && __builtin_cpu_supports("fma"); }
-
 #else
 
-bool cpu_has_avx2_fma() { return false; }
 template <bool RowMajorA>
 void kernel_6x16_avx2(int64_t, const float*, int64_t, const float*, float*, int64_t, float, float, int, int, const float*) {}
 
@@ -304,9 +302,11 @@ bool env_forces_eigen() {
 
 }  // namespace
 
+// The micro-kernel is AVX2 + FMA; kernel_isa() is below avx2 on a CPU without them or under
+// IRIS_ISA=scalar (isa.h), and then the caller uses Eigen.
 bool packed_sgemm_available() {
-  static const bool ok = cpu_has_avx2_fma() && !env_forces_eigen();
-  return ok;
+  static const bool eigen_forced = env_forces_eigen();
+  return kernel_isa() >= Isa::avx2 && !eigen_forced;
 }
 
 const char* packed_sgemm_isa() { return packed_sgemm_available() ? "avx2" : "none"; }

@@ -2,8 +2,9 @@
 // into panels MR rows tall, both cut into cache-sized blocks (KC x NC of B for L3, MC x KC of A for
 // L2), and a register-blocked micro-kernel computes each MR x NR tile of C from two packed panels.
 // Operands are read through (row stride, column stride), so a transposed operand is just other
-// strides, never a copy. The micro-kernel is chosen at run time from the CPU's flags (AVX2 + FMA);
-// without them the caller falls back to Eigen (tensor/cpu/gemm.cpp), which is also the test oracle.
+// strides, never a copy. The micro-kernel is chosen at run time (tensor/cpu/isa.h: the CPU's flags,
+// or IRIS_ISA); without AVX2 + FMA the caller falls back to Eigen (tensor/cpu/gemm.cpp), which is
+// also the test oracle.
 // Leaves out: an AVX-512 micro-kernel (not testable on the machines this was written on), f64.
 // Measured (2-core Zen 3, AVX2, `make bench-compare`): see the README's CPU speed table.
 #pragma once
@@ -12,7 +13,7 @@
 
 namespace iris::cpu {
 
-// Whether packed_sgemm has a micro-kernel for this CPU (and IRIS_GEMM is not "eigen").
+// Whether packed_sgemm has a micro-kernel for the kernel ISA (isa.h) and IRIS_GEMM is not "eigen".
 bool packed_sgemm_available();
 const char* packed_sgemm_isa();  // "avx2" or "none"
 

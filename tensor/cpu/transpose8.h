@@ -1,7 +1,7 @@
 // The AVX2 8 x 8 transpose of 4-byte elements shared by the GEMM's panel packing (sgemm.cpp) and
 // the transposing copy (copy.cpp). Rows arrive in registers (the caller loads them, or zeros for
 // absent rows); row r of the transpose is stored at dst + r * ld. x86-64 only; callers check
-// cpu_has_avx2() first.
+// kernel_isa() >= Isa::avx2 (tensor/cpu/isa.h) first.
 #pragma once
 
 #if defined(__x86_64__)
@@ -10,8 +10,6 @@
 #include <cstdint>
 
 namespace iris::cpu {
-
-inline bool cpu_has_avx2() { return __builtin_cpu_supports("avx2"); }
 
 __attribute__((target("avx2"), always_inline)) inline void transpose8_store(__m256 r0, __m256 r1, __m256 r2, __m256 r3,
                                                                           __m256 r4, __m256 r5, __m256 r6, __m256 r7,
