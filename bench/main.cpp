@@ -32,6 +32,7 @@
 #include "nn/optim.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/isa.h"
+#include "tensor/cpu/sgemm.h"
 #ifdef IRIS_WITH_CUDA
 #include "cuda/cuda_backend.h"
 #endif
@@ -87,12 +88,13 @@ void report_cpu() {
   const cpu::Isa best = cpu::cpu_best_isa(), kernels = cpu::kernel_isa();
   const std::string name = bench::cpu_model_name();
   std::printf("{\"bench\": \"cpu\", \"model\": \"%s\", \"cpu_isa\": \"%s\", \"requested_isa\": \"%s\", "
-              "\"kernel_isa\": \"%s\", \"avx512_bf16\": %s, \"threads\": %d}\n",
+              "\"kernel_isa\": \"%s\", \"gemm_kernel\": \"%s\", \"avx512_bf16\": %s, \"threads\": %d}\n",
               name.c_str(), cpu::isa_name(best), cpu::isa_name(cpu::requested_isa()), cpu::isa_name(kernels),
+              cpu::packed_sgemm_isa(),
               cpu::cpu_has_avx512_bf16() ? "true" : "false", num_threads());
-  std::fprintf(stderr, "cpu: %s; it runs up to %s%s; iris's kernels run at %s%s\n", name.c_str(), cpu::isa_name(best),
-               cpu::cpu_has_avx512_bf16() ? " (and AVX512_BF16)" : "", cpu::isa_name(kernels),
-               cpu::requested_isa() > kernels ? " (no wider kernels in iris yet)" : "");
+  std::fprintf(stderr, "cpu: %s; it runs up to %s%s; iris's kernels run at %s, the GEMM micro-kernel at %s\n",
+               name.c_str(), cpu::isa_name(best), cpu::cpu_has_avx512_bf16() ? " (and AVX512_BF16)" : "",
+               cpu::isa_name(kernels), cpu::packed_sgemm_isa());
 }
 
 bench::Peak probe() {

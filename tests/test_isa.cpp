@@ -121,3 +121,30 @@ TEST_CASE("IRIS_ISA naming an unknown path stops an app with a clear message") {
   CHECK(WEXITSTATUS(st) != 0);
   CHECK(testing::slurp("/tmp/iris_test_isa_stderr.txt").find("use scalar, avx2 or avx512") != std::string::npos);
 }
+
+TEST_CASE("the AVX-512 GEMM tiles give the AVX2 kernel's results bit for bit") {
+  if (!cpu::cpu_supports(Isa::avx512)) {
+    MESSAGE("skipped: this CPU cannot run avx512");
+    return;
+  }
+  Generator g(21);
+  // {M, N, K}: full 12 x 32 tiles with row and column edges; N <= 64 reads a row-major A in place;
+  // K past the 384 block; bias and beta.
+  for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{100, 70, 300}, {50, 64, 200}, {24, 32, 800}, {13, 97, 5}}) {
+    CAPTURE(m);
+    CAPTURE(n);
+    CAPTURE(k);
+    std::vector<float> a = randn({m, k}, {}, &g).to_vector<float>(), b = randn({k, n}, {}, &g).to_vector<float>(),
+                       bias = randn({n}, {}, &g).to_vector<float>(), c0 = randn({m, n}, {}, &g).to_vector<float>();
+    auto product = [&](Isa isa, int threads) {
+      cpu::KernelIsaGuard guard(isa);
+      std::vector<float> c = c0;
+      cpu::packed_sgemm(m, n, k, 0.75f, a.data(), k, 1, b.data(), n, 1, 0.5f, c.data(), n, threads, bias.data());
+      return c;
+    };
+    for (int threads : {1, 2}) {
+      std::vector<float> narrow = product(Isa::avx2, threads), wide = product(Isa::avx512, threads);
+      CHECK(std::memcmp(narrow.data(), wide.data(), narrow.size() * sizeof(float)) == 0);
+    }
+  }
+}

@@ -28,18 +28,20 @@ bool has(const char* feature_x86) {
   return false;
 }
 
+// -1: not read yet. Holds the requested ISA; kernel_isa() caps it.
+std::atomic<int> g_requested{-1};
+std::atomic<bool> g_forced{false};
+
 Isa initial_request() {
   const char* env = std::getenv("IRIS_ISA");
   if (!env || !*env) return cpu_best_isa();
   Isa isa = parse_isa(env);
+  g_forced.store(true, std::memory_order_relaxed);
   IRIS_CHECK(cpu_supports(isa), "IRIS_ISA=", env, ": this CPU cannot run ", isa_name(isa), " (it runs up to ",
              isa_name(cpu_best_isa()), "); unset IRIS_ISA or choose scalar",
              cpu_best_isa() >= Isa::avx2 ? " or avx2" : "");
   return isa;
 }
-
-// -1: not read yet. Holds the requested ISA; kernel_isa() caps it.
-std::atomic<int> g_requested{-1};
 
 }  // namespace
 
@@ -92,7 +94,13 @@ Isa set_kernel_isa(Isa isa) {
              isa_name(cpu_best_isa()), ")");
   Isa previous = requested_isa();
   g_requested.store(static_cast<int>(isa), std::memory_order_relaxed);
+  g_forced.store(true, std::memory_order_relaxed);
   return previous;
+}
+
+bool isa_forced() {
+  (void)requested_isa();  // reads IRIS_ISA first
+  return g_forced.load(std::memory_order_relaxed);
 }
 
 }  // namespace iris::cpu

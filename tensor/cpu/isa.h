@@ -3,7 +3,7 @@
 // every x86-64 host and uses the widest kernels it has there. IRIS_ISA=scalar|avx2|avx512 forces a
 // path for tests and comparisons; naming one the CPU lacks is an error, never a crash.
 // Kernel families ask kernel_isa() (what runs), not the CPU: a family without an AVX-512 version
-// runs its AVX2 one on an AVX-512 host. Leaves out: the compiler's own vectorisation of the
+// (all but the packed SGEMM's micro-kernel, today) runs its AVX2 one on an AVX-512 host. Leaves out: the compiler's own vectorisation of the
 // elementwise loops, which follows the build's -march (NATIVE=1: this CPU; NATIVE=0: x86-64).
 #pragma once
 
@@ -18,8 +18,8 @@ const char* isa_name(Isa isa);            // "scalar", "avx2", "avx512"
 bool cpu_supports(Isa isa);               // avx2: AVX2 + FMA; avx512: F + BW + VL + DQ + FMA
 Isa cpu_best_isa();                       // the widest the CPU runs
 bool cpu_has_avx512_bf16();               // AVX512_BF16 (vdpbf16ps), reported by iris_bench
-// The widest set iris has kernels for. A family asks has_kernels(Isa) for its own width.
-constexpr Isa kWidestKernels = Isa::avx2;
+// The widest set iris has any kernel for.
+constexpr Isa kWidestKernels = Isa::avx512;
 
 // The ISA the kernels run at: IRIS_ISA when set (checked against the CPU: an unsupported or
 // unknown name throws iris::Error naming the choices), else cpu_best_isa(); never wider than
@@ -30,6 +30,9 @@ Isa requested_isa();
 // Forces the kernel ISA (throws when the CPU lacks it). Returns the previous one. Not for use while
 // other threads run kernels.
 Isa set_kernel_isa(Isa isa);
+// True when IRIS_ISA or set_kernel_isa chose the ISA (not the CPU's best): a kernel that would
+// otherwise decide by measurement (the AVX-512 GEMM tiles) then runs as asked.
+bool isa_forced();
 // Parses "scalar" / "avx2" / "avx512"; throws naming the choices otherwise.
 Isa parse_isa(const std::string& name);
 

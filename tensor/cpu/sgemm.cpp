@@ -11,6 +11,7 @@
 // products inside the attention kernel) runs with no OpenMP construct at all.
 #include "tensor/cpu/sgemm.h"
 #include "tensor/cpu/isa.h"
+#include "tensor/cpu/sgemm_avx512.h"
 #include "tensor/cpu/transpose8.h"
 
 #include <algorithm>
@@ -302,6 +303,15 @@ bool env_forces_eigen() {
 
 }  // namespace
 
+// The 12 x 32 AVX-512 tiles: asked for by IRIS_ISA=avx512 (or set_kernel_isa), or on an AVX-512
+// kernel ISA where the CPU's 512-bit FMAs are measured to pay (once; sgemm_avx512.h says why).
+static bool avx512_tiles_run() {
+  if (kernel_isa() < Isa::avx512) return false;
+  if (isa_forced()) return true;
+  static const bool pays = avx512_fma_is_full_width();
+  return pays;
+}
+
 // The micro-kernel is AVX2 + FMA; kernel_isa() is below avx2 on a CPU without them or under
 // IRIS_ISA=scalar (isa.h), and then the caller uses Eigen.
 bool packed_sgemm_available() {
@@ -309,7 +319,7 @@ bool packed_sgemm_available() {
   return kernel_isa() >= Isa::avx2 && !eigen_forced;
 }
 
-const char* packed_sgemm_isa() { return packed_sgemm_available() ? "avx2" : "none"; }
+const char* packed_sgemm_isa() { return !packed_sgemm_available() ? "none" : avx512_tiles_run() ? "avx512" : "avx2"; }
 
 namespace {
 
@@ -351,6 +361,7 @@ void sgemm_blocked(int64_t M, int64_t N, int64_t k_begin, int64_t k_end, float a
   // (Measured, 2 threads: [6400, 256] x [256, 64] 72 -> 148 GFLOP/s.) With many panels packing
   // wins: a packed panel is contiguous, while rows of a wide A sit a page apart.
   const bool direct_a = a_cs == 1 && N <= 4 * NR;
+  const bool wide = avx512_tiles_run();  // the 12 x 32 AVX-512 tiles (sgemm_avx512.h)
   // Thread tid of nth: packs its share of each B block, waits for the others, multiplies its share
   // of the (row block, panel group) tasks, and waits again before the B block is repacked. A team
   // of one runs it directly: the small products of the attention kernels (one per head, inside
@@ -383,7 +394,31 @@ void sgemm_blocked(int64_t M, int64_t N, int64_t k_begin, int64_t k_end, float a
           if (!direct_a) pack_a(a_block, a_rs, a_cs, mc, kc, ap);
           if (row_sums && g == 0 && jc == 0) add_row_sums(a_block, a_rs, a_cs, mc, kc, row_sums + ic);
           const int64_t q0 = panels * g / groups, q1 = panels * (g + 1) / groups;
-          for (int64_t q = q0; q < q1; ++q) {
+          int64_t q = q0;
+          // AVX-512: pairs of full B panels in 12 x 32 tiles (two A panels at a time); the rows
+          // left over and the panels left over go through the 6 x 16 kernel below.
+          for (; wide && q + 2 <= q1 && (q + 2) * NR <= nc; q += 2) {
+            const float* bq = bp + q * kc * NR;
+            float* cq = c + ic * ldc + jc + q * NR;
+            const float* bias_q = bias_here ? bias_here + jc + q * NR : nullptr;
+            int64_t ir = 0;
+            for (; ir + 2 * MR <= mc; ir += 2 * MR)
+              kernel_12x32_avx512(direct_a, kc, direct_a ? a_block + ir * a_rs : ap + ir * kc, a_rs, bq,
+                                  cq + ir * ldc, ldc, alpha, beta_here, bias_q);
+            for (; ir < mc; ir += MR) {
+              const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+              for (int half = 0; half < 2; ++half) {
+                const float* bh = bq + half * kc * NR;
+                float* ch = cq + ir * ldc + half * NR;
+                const float* biash = bias_q ? bias_q + half * NR : nullptr;
+                if (direct_a)
+                  kernel_6x16_avx2<true>(kc, a_block + ir * a_rs, a_rs, bh, ch, ldc, alpha, beta_here, m, NR, biash);
+                else
+                  kernel_6x16_avx2<false>(kc, ap + ir * kc, 0, bh, ch, ldc, alpha, beta_here, m, NR, biash);
+              }
+            }
+          }
+          for (; q < q1; ++q) {
             const int n = static_cast<int>(std::min<int64_t>(NR, nc - q * NR));
             const float* bq = bp + q * kc * NR;
             float* cq = c + ic * ldc + jc + q * NR;

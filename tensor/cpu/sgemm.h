@@ -5,7 +5,8 @@
 // strides, never a copy. The micro-kernel is chosen at run time (tensor/cpu/isa.h: the CPU's flags,
 // or IRIS_ISA); without AVX2 + FMA the caller falls back to Eigen (tensor/cpu/gemm.cpp), which is
 // also the test oracle.
-// Leaves out: an AVX-512 micro-kernel (not testable on the machines this was written on), f64.
+// On an AVX-512 kernel ISA the full 12 x 32 tiles run an AVX-512 micro-kernel (sgemm_avx512.h) on the
+// same packed panels; edges stay AVX2. Leaves out: f64.
 // Measured (2-core Zen 3, AVX2, `make bench-compare`): see the README's CPU speed table.
 #pragma once
 
@@ -15,7 +16,7 @@ namespace iris::cpu {
 
 // Whether packed_sgemm has a micro-kernel for the kernel ISA (isa.h) and IRIS_GEMM is not "eigen".
 bool packed_sgemm_available();
-const char* packed_sgemm_isa();  // "avx2" or "none"
+const char* packed_sgemm_isa();  // the micro-kernel that runs: "avx512" (12 x 32 tiles), "avx2" or "none"
 
 // C = alpha * A B + beta * C for A [M, K] at a[i * a_rs + k * a_cs], B [K, N] at b[k * b_rs + j * b_cs],
 // C [M, N] row-major with row stride ldc. beta == 0 never reads C. bias (N floats, or null) is
