@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -131,6 +132,37 @@ std::vector<GemmShape> gemm_shapes() {
     }
   }
   return s;
+}
+
+// The GEMM micro-kernels side by side (avx2 against avx512, forced through IRIS_ISA's switch), one
+// thread, timed in this thread's CPU time (a busy host deschedules it without slowing it), best of
+// 7: the measurement behind the AVX-512 tiles' probe (tensor/cpu/sgemm_avx512.h).
+void bench_gemm_isa() {
+  std::fprintf(stderr, "gemm micro-kernels (f32, one thread, thread CPU time)\n");
+  if (!cpu::cpu_supports(cpu::Isa::avx512)) {
+    std::fprintf(stderr, "  skipped: this CPU has no AVX-512\n");
+    return;
+  }
+  auto thread_seconds = [] {
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+  };
+  for (const GemmShape& g : gemm_shapes()) {
+    std::vector<float> a(static_cast<size_t>(g.m * g.k), 0.5f), b(static_cast<size_t>(g.k * g.n), 0.25f),
+        c(static_cast<size_t>(g.m * g.n));
+    for (cpu::Isa isa : {cpu::Isa::avx2, cpu::Isa::avx512}) {
+      cpu::KernelIsaGuard guard(isa);
+      double best = 1e30;
+      for (int r = 0; r < 7; ++r) {
+        double t0 = thread_seconds();
+        cpu::packed_sgemm(g.m, g.n, g.k, 1.0f, a.data(), g.k, 1, b.data(), g.n, 1, 0.0f, c.data(), g.n, 1);
+        best = std::min(best, thread_seconds() - t0);
+      }
+      emit("gemm_isa_" + g.name + "_" + cpu::isa_name(isa), 2.0 * g.m * g.n * g.k / best / 1e9, "GFLOP/s",
+           ", \"threads\": 1, \"clock\": \"thread cpu\"");
+    }
+  }
 }
 
 void bench_gemm() {
@@ -373,12 +405,13 @@ int main(int argc, char** argv) {
     if (a == "--quick") g_quick = true;
     else if (a == "--amp") amp = true;
     else if (a == "--help" || a == "-h") {
-      std::cout << "iris_bench [gemm] [attention] [vit_small] [vit_tiny] [davit_mini] [davit_slope] [deit_small] [--quick]"
+      std::cout << "iris_bench [gemm] [gemm_isa] [attention] [vit_small] [vit_tiny] [davit_mini] [davit_slope] [deit_small] [--quick]"
                    " [--device cpu|cuda|cuda:N] [--amp]\n"
                    "  --amp: bf16 autocast (names get _amp; gemm is skipped)\n"
                    "  JSON lines on stdout, a table on stderr; threads from IRIS_NUM_THREADS\n"
                    "  the first line names the CPU and the kernel path; IRIS_ISA=scalar|avx2|avx512 forces one\n"
-                   "  no names: every group but deit_small (224x224 batch 64, only when named)\n"
+                   "  no names: every group but deit_small (224x224 batch 64) and gemm_isa (the GEMM's avx2\n"
+                   "    and avx512 micro-kernels side by side, one thread), which run only when named\n"
                    "  davit_slope: time ~ tokens^slope of a DaViT channel block, a DaViT window block and a\n"
                    "    global-attention (ViT) block, forward + backward at 64, 256, 576 and 1024 tokens\n"
                    "    (on the CPU with one thread whatever IRIS_NUM_THREADS says)\n";
@@ -395,7 +428,7 @@ int main(int argc, char** argv) {
       }
     } else if (a == "gemm" || a == "attention" || a == "vit_small" || a == "vit_tiny" || a == "davit_mini" ||
                a == "davit_slope" ||
-               a == "deit_small") {
+               a == "deit_small" || a == "gemm_isa") {
       which.push_back(a);
     } else {
       std::cerr << "iris_bench: unknown argument '" << a << "' (try --help)\n";
@@ -415,6 +448,7 @@ int main(int argc, char** argv) {
     AutocastGuard autocast(amp);
     if (want("gemm") && amp) std::cerr << "iris_bench: gemm skipped under --amp (f32 kernels only)\n";
     else if (want("gemm")) bench_gemm();
+    if (!which.empty() && want("gemm_isa")) bench_gemm_isa();
     if (want("attention")) bench_attention();
     if (want("vit_small")) bench_vit("vit_small");
     if (want("vit_tiny")) bench_vit("vit_tiny");

@@ -98,6 +98,13 @@ Isa set_kernel_isa(Isa isa) {
   return previous;
 }
 
+IsaChoice kernel_isa_choice() { return {requested_isa(), isa_forced()}; }
+
+void restore_kernel_isa_choice(IsaChoice choice) {
+  g_requested.store(static_cast<int>(choice.isa), std::memory_order_relaxed);
+  g_forced.store(choice.forced, std::memory_order_relaxed);
+}
+
 bool isa_forced() {
   (void)requested_isa();  // reads IRIS_ISA first
   return g_forced.load(std::memory_order_relaxed);

@@ -36,16 +36,24 @@ bool isa_forced();
 // Parses "scalar" / "avx2" / "avx512"; throws naming the choices otherwise.
 Isa parse_isa(const std::string& name);
 
-// For a scope: the kernels run at `isa`, then the previous ISA is restored.
+// The whole choice (the ISA and whether it was forced), to save and restore.
+struct IsaChoice {
+  Isa isa;
+  bool forced;
+};
+IsaChoice kernel_isa_choice();
+void restore_kernel_isa_choice(IsaChoice choice);
+
+// For a scope: the kernels run at `isa` (forced), then the previous choice is restored.
 class KernelIsaGuard {
  public:
-  explicit KernelIsaGuard(Isa isa) : saved_(set_kernel_isa(isa)) {}
-  ~KernelIsaGuard() { set_kernel_isa(saved_); }
+  explicit KernelIsaGuard(Isa isa) : saved_(kernel_isa_choice()) { set_kernel_isa(isa); }
+  ~KernelIsaGuard() { restore_kernel_isa_choice(saved_); }
   KernelIsaGuard(const KernelIsaGuard&) = delete;
   KernelIsaGuard& operator=(const KernelIsaGuard&) = delete;
 
  private:
-  Isa saved_;
+  IsaChoice saved_;
 };
 
 }  // namespace iris::cpu
