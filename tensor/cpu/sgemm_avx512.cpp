@@ -82,29 +82,26 @@ double thread_seconds() {
 
 // Eight independent FMA chains of `reps` steps (enough to cover the latency): the throughput of
 // one vector width, in FMAs per second of this thread's CPU time (not wall time: a busy host
-// deschedules the probe without slowing it).
-template <class V, V (*Fma)(V, V, V), V (*Set)(float)>
-double fma_rate(long reps) {
-  V a = Set(0.999f), b = Set(1e-4f), x0 = Set(0.1f), x1 = Set(0.2f), x2 = Set(0.3f), x3 = Set(0.4f), x4 = Set(0.5f),
-    x5 = Set(0.6f), x6 = Set(0.7f), x7 = Set(0.8f);
-  double t0 = thread_seconds();
-  for (long i = 0; i < reps; ++i) {
-    x0 = Fma(x0, a, b), x1 = Fma(x1, a, b), x2 = Fma(x2, a, b), x3 = Fma(x3, a, b);
-    x4 = Fma(x4, a, b), x5 = Fma(x5, a, b), x6 = Fma(x6, a, b), x7 = Fma(x7, a, b);
-    __asm__ volatile("" : "+x"(x0), "+x"(x1), "+x"(x2), "+x"(x3), "+x"(x4), "+x"(x5), "+x"(x6), "+x"(x7));
-  }
-  double t = thread_seconds() - t0;
-  __asm__ volatile("" ::"x"(x0), "x"(x1), "x"(x2), "x"(x3), "x"(x4), "x"(x5), "x"(x6), "x"(x7));
+// deschedules the probe without slowing it). One body, written out per width (each function must
+// carry its own target attribute, so a portable build compiles it).
+#define IRIS_FMA_RATE(V, SET, FMA)                                                                     \
+  V a = SET(0.999f), b = SET(1e-4f), x0 = SET(0.1f), x1 = SET(0.2f), x2 = SET(0.3f), x3 = SET(0.4f);   \
+  V x4 = SET(0.5f), x5 = SET(0.6f), x6 = SET(0.7f), x7 = SET(0.8f);                                   \
+  double t0 = thread_seconds();                                                                      \
+  for (long i = 0; i < reps; ++i) {                                                                  \
+    x0 = FMA(x0, a, b), x1 = FMA(x1, a, b), x2 = FMA(x2, a, b), x3 = FMA(x3, a, b);                  \
+    x4 = FMA(x4, a, b), x5 = FMA(x5, a, b), x6 = FMA(x6, a, b), x7 = FMA(x7, a, b);                  \
+    __asm__ volatile("" : "+v"(x0), "+v"(x1), "+v"(x2), "+v"(x3));                                  \
+    __asm__ volatile("" : "+v"(x4), "+v"(x5), "+v"(x6), "+v"(x7));                                  \
+  }                                                                                                  \
+  double t = thread_seconds() - t0;                                                                  \
+  __asm__ volatile("" ::"v"(x0), "v"(x1), "v"(x2), "v"(x3));                                        \
+  __asm__ volatile("" ::"v"(x4), "v"(x5), "v"(x6), "v"(x7));                                        \
   return 8.0 * reps / std::max(t, 1e-9);
-}
 
-__attribute__((target("avx512f"))) __m512 fma512(__m512 x, __m512 a, __m512 b) { return _mm512_fmadd_ps(x, a, b); }
-__attribute__((target("avx512f"))) __m512 set512(float v) { return _mm512_set1_ps(v); }
-__attribute__((target("avx2,fma"))) __m256 fma256(__m256 x, __m256 a, __m256 b) { return _mm256_fmadd_ps(x, a, b); }
-__attribute__((target("avx2,fma"))) __m256 set256(float v) { return _mm256_set1_ps(v); }
-
-__attribute__((target("avx512f"))) double rate512(long reps) { return fma_rate<__m512, fma512, set512>(reps); }
-__attribute__((target("avx2,fma"))) double rate256(long reps) { return fma_rate<__m256, fma256, set256>(reps); }
+__attribute__((target("avx512f"))) double rate512(long reps) { IRIS_FMA_RATE(__m512, _mm512_set1_ps, _mm512_fmadd_ps) }
+__attribute__((target("avx2,fma"))) double rate256(long reps) { IRIS_FMA_RATE(__m256, _mm256_set1_ps, _mm256_fmadd_ps) }
+#undef IRIS_FMA_RATE
 
 }  // namespace
 
