@@ -6,7 +6,9 @@
 #include <array>
 
 #include "tensor/cpu/isa.h"
+#include "tensor/backend.h"
 #include "tensor/cpu/sgemm.h"
+#include "tensor/cpu/sgemm_bf16.h"
 #include "tests/app_runner.h"
 
 using namespace iris;
@@ -145,6 +147,33 @@ TEST_CASE("the AVX-512 GEMM tiles give the AVX2 kernel's results bit for bit") {
     for (int threads : {1, 2}) {
       std::vector<float> narrow = product(Isa::avx2, threads), wide = product(Isa::avx512, threads);
       CHECK(std::memcmp(narrow.data(), wide.data(), narrow.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("autocast's AVX512_BF16 product equals the widened f32 product of the same bf16 values") {
+  if (!cpu::bf16_gemm_available()) {
+    MESSAGE("skipped: no AVX512_BF16 kernel here (needs the avx512 kernel ISA and AVX512_BF16)");
+    return;
+  }
+  Generator g(31);
+  // {M, N, K}: edges in rows (12-row tiles), columns (32-wide panels) and an odd K (pairs of k);
+  // K past the 512 block; a batch of small products.
+  for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {13, 33, 7}, {100, 70, 301}, {24, 64, 1100}}) {
+    for (bool transpose_a : {false, true}) {
+      CAPTURE(m);
+      CAPTURE(n);
+      CAPTURE(k);
+      CAPTURE(transpose_a);
+      Tensor a32 = randn({3, m, k}, {}, &g), b32 = randn({3, k, n}, {}, &g), bias = randn({n}, {}, &g);
+      Tensor a = (transpose_a ? a32.transpose(1, 2).contiguous().transpose(1, 2) : a32).to(DType::bf16);
+      Tensor b = b32.to(DType::bf16);
+      Tensor c0 = randn({3, m, n}, {}, &g);
+      Tensor fast = c0.clone(), slow = c0.clone();
+      backend(Device::cpu()).gemm(a, b, fast, 0.75, 0.5, bias);
+      backend(Device::cpu()).gemm(a.to(DType::f32), b.to(DType::f32), slow, 0.75, 0.5, bias);
+      // the same exact products, summed in another order: f32 rounding of a K-term sum
+      CHECK_CLOSE(fast, slow, 1e-5 * std::sqrt(double(k)), 1e-5);
     }
   }
 }

@@ -1,4 +1,5 @@
 // CPU matrix products: f32 through our packed GEMM (sgemm.cpp) when the CPU has its micro-kernel,
+// autocast's bf16 operands through the AVX512_BF16 kernel (sgemm_bf16.cpp) or widened to f32,
 // everything else (f64, other CPUs, IRIS_GEMM=eigen) through Eigen -- the only Eigen-heavy compile
 // unit of the engine. Each operand matrix is read in place as row- or column-major from its
 // strides, so a transposed operand costs nothing. Batches of small products are spread over
@@ -9,6 +10,7 @@
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/sgemm.h"
+#include "tensor/cpu/sgemm_bf16.h"
 
 namespace iris::cpu {
 
@@ -105,14 +107,39 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
   }
 }
 
+// Autocast's bf16 x bf16 -> f32 product on the AVX512_BF16 kernel (sgemm_bf16.h); batches as above.
+void gemm_bf16(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias_t) {
+  const int64_t batch = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  if (M == 0 || N == 0) return;
+  const RowCol ra = row_col(layout_of(M, K, a.strides()[1], a.strides()[2], "a"));
+  const RowCol rb = row_col(layout_of(K, N, b.strides()[1], b.strides()[2], "b"));
+  const uint16_t* ap = static_cast<const uint16_t*>(a.raw_data());
+  const uint16_t* bp = static_cast<const uint16_t*>(b.raw_data());
+  float* cp = c.data<float>();
+  const float* bias = bias_t.defined() ? bias_t.data<float>() : nullptr;
+  auto run = [&](int64_t i, int threads) {
+    packed_gemm_bf16(M, N, K, static_cast<float>(alpha), ap + i * a.strides()[0], ra.rs, ra.cs, bp + i * b.strides()[0],
+                     rb.rs, rb.cs, static_cast<float>(beta), cp + i * M * N, N, threads, bias);
+  };
+  const int64_t flops = M * N * K;
+  if (batch > 1 && flops < (int64_t(1) << 21)) {
+    parallel_for(batch, flops / 16 + 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t i = b0; i < b1; ++i) run(i, 1);
+    });
+  } else {
+    for (int64_t i = 0; i < batch; ++i) run(i, product_threads(flops));
+  }
+}
+
 }  // namespace
 
 void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias) {
   IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous());
   IRIS_ASSERT(!bias.defined() || (bias.is_contiguous() && bias.numel() == c.shape()[2] && bias.dtype() == c.dtype()));
-  if (a.dtype() == DType::bf16) {  // autocast: bf16 operands, f32 product (see widened_bf16)
+  if (a.dtype() == DType::bf16) {  // autocast: bf16 operands, f32 product
     IRIS_ASSERT(b.dtype() == DType::bf16 && c.dtype() == DType::f32);
-    return gemm(widened_bf16(*this, a), widened_bf16(*this, b), c, alpha, beta, bias);
+    if (bf16_gemm_available()) return gemm_bf16(a, b, c, alpha, beta, bias);
+    return gemm(widened_bf16(*this, a), widened_bf16(*this, b), c, alpha, beta, bias);  // same products
   }
   IRIS_ASSERT(a.dtype() == c.dtype() && b.dtype() == c.dtype());
   dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta, bias); });
