@@ -34,7 +34,7 @@ help:
 	@echo "make test      install deps, build, run every test (CTest)"
 	@echo "make build     build library, apps, tests into $(BUILD)/"
 	@echo "make sanitize  build with ASan+UBSan into build-asan/ and run the tests there"
-	@echo "make sanitize-opt  the same at -O1 (build-asan-opt/): what only the optimiser exposes"
+	@echo "make sanitize-opt  the same at -O1, portable (build-asan-opt/): what only the optimiser exposes"
 	@echo "make bench     run the benchmarks;  make bench-compare  also run PyTorch side by side"
 	@echo "make deps      install the Debian packages iris needs (apt-get, only what is missing)"
 	@echo "make tokenizer train the text tokenizer on the caption corpus: $(BUILD)/tokenizer/iris.model"
@@ -101,10 +101,11 @@ sanitize: deps
 	  ctest --output-on-failure -j $(strip $(JOBS)) -E 'test_apps|test_datagen|test_davit_app|test_minivit_app|test_unicl_app'
 
 # The same suite with the sanitizers at -O1: some bugs (and miscompiles) appear only once the
-# optimiser inlines across headers, which the -O0 build above cannot see.
+# optimiser inlines across headers, which the -O0 build above cannot see. Built portable
+# (NATIVE=0), so CI also runs the suite on the binary that picks its kernels at run time only.
 sanitize-opt: deps
 	@$(MAKE) --no-print-directory build BUILD=build-asan-opt \
-	  CMAKE_FLAGS="-DIRIS_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIRIS_NATIVE=ON"
+	  CMAKE_FLAGS="-DIRIS_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIRIS_NATIVE=OFF"
 	@cd build-asan-opt && IRIS_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(strip $(JOBS)) -E 'test_apps|test_datagen|test_davit_app|test_minivit_app|test_unicl_app'
 
