@@ -84,6 +84,12 @@ TrainResult train_loop_erased(const TrainTask<NoBatch>& task, const TrainLoopOpt
       o.resume.empty() ? std::vector<json::Value>{} : previous_records(run.path("metrics.jsonl"));
 
   TrainResult res;
+  double loss_sum = 0;  // of the epoch's steps so far (a mid-epoch checkpoint keeps them: the mean stays exact)
+  int64_t loss_count = 0;
+  if (st.epoch_step > 0 && st.extra.contains("epoch_loss_count")) {
+    loss_sum = st.extra["epoch_loss_sum"].as_number();
+    loss_count = st.extra["epoch_loss_count"].as_int();
+  }
   ProgressBar bar(o.epochs, steps_per_epoch, o.bar_label, bar_mode(o.progress));
   const std::string ckpt = run.checkpoint_path("last.safetensors");
   auto checkpoint = [&](int64_t epoch, int64_t epoch_step) {
@@ -93,6 +99,7 @@ TrainResult train_loop_erased(const TrainTask<NoBatch>& task, const TrainLoopOpt
     s.epoch_step = epoch_step;
     s.extra = o.checkpoint_extra.is_object() ? o.checkpoint_extra : json::Value::object();
     s.extra["steps_per_epoch"] = steps_per_epoch;
+    if (epoch_step > 0) s.extra["epoch_loss_sum"] = loss_sum, s.extra["epoch_loss_count"] = loss_count;
     nn::save_checkpoint(ckpt, model, &opt, s);
   };
   auto log = [&](json::Value rec) {
@@ -134,8 +141,7 @@ TrainResult train_loop_erased(const TrainTask<NoBatch>& task, const TrainLoopOpt
     auto started = Clock::now();
     task.batches.start_epoch(epoch, epoch_step);
     bar.start_epoch(static_cast<int>(epoch + 1));
-    double loss_sum = 0;
-    int64_t loss_count = 0;
+    if (epoch_step == 0) loss_sum = 0, loss_count = 0;
     NoBatch batch;
     while (task.batches.next(batch)) {
       opt.set_lr_factor(schedule.factor(st.step));

@@ -19,9 +19,11 @@ namespace iris {
 
 // Exact resume: a checkpoint (checkpoints/last.safetensors, nn/checkpoint.h) holds the model ("model.<name>"),
 // the optimiser's moments and step count ("optim.<key>"), the global generator's state (dropout, drop path),
-// the epoch, the step and the step inside the epoch. The batch source must make epoch e's batches from
-// (e, position) alone, as data::DataLoader does; then a stopped and resumed run computes every loss bit for bit
-// as an uninterrupted one. A resumed run appends to the same metrics.jsonl.
+// the epoch, the step, the step inside the epoch and that epoch's loss sum so far. The batch source must make
+// epoch e's batches from (e, position) alone, as data::DataLoader does; then a stopped and resumed run computes
+// every loss, every metrics.jsonl number and every evaluation bit for bit as an uninterrupted one (the step
+// losses of TrainResult are this process's). A resumed run appends to the same metrics.jsonl; a checkpoint made
+// with another number of steps per epoch is refused.
 struct TrainLoopOptions {
   int epochs = 10;
   double lr = 1e-3, weight_decay = 0.05;           // of the default decay groups (TrainTask::param_groups empty)
