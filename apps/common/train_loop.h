@@ -113,8 +113,8 @@ TrainResult train_loop(const TrainTask<Batch>& task, const TrainLoopOptions& opt
   static_cast<TrainTaskBase&>(erased) = task;
   erased.batches.steps_per_epoch = task.batches.steps_per_epoch;
   erased.batches.start_epoch = task.batches.start_epoch;
-  erased.batches.next = [&](detail::NoBatch&) { return task.batches.next(current); };
-  erased.step = [&](const detail::NoBatch&, const StepInfo& at) { return task.step(current, at); };
+  if (task.batches.next) erased.batches.next = [&](detail::NoBatch&) { return task.batches.next(current); };
+  if (task.step) erased.step = [&](const detail::NoBatch&, const StepInfo& at) { return task.step(current, at); };
   return detail::train_loop_erased(erased, opts, run);
 }
 
