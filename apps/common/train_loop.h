@@ -78,7 +78,9 @@ struct TrainTaskBase {
   std::vector<Tensor> clip_params;           // clipping's global norm is summed over these, in this order
                                              // (empty: model->parameters())
   std::function<void(const StepInfo&)> after_backward;      // optional: after backward, before clipping
-  std::function<json::Value(const EvalContext&)> evaluate;  // optional: named numbers, the model in eval mode
+  // Optional: named numbers, added to the epoch's metrics line; called with the model in eval mode but with
+  // gradients on (an evaluation may train a probe), after the last epoch and every eval_every_epochs.
+  std::function<json::Value(const EvalContext&)> evaluate;
   // Optional, with TrainLoopOptions::pictures: after every epoch (last = false) and once after training, after
   // the final evaluation (last = true).
   std::function<void(int64_t epoch, bool last)> pictures;
