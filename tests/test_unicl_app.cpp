@@ -1,8 +1,11 @@
 // Smoke tests of the unicl app (apps/unicl) in --quick mode: train (unicl on SHAPES with --export-clip, ce on
-// Fashion-MNIST when installed, else on SHAPES), zeroshot with class names typed by the user, probe, and
+// Fashion-MNIST when installed, else on SHAPES), its exact resume (--stop-after-steps, then --resume: the
+// same metrics.jsonl and final numbers as the uninterrupted run), zeroshot with class names typed by the user, probe, and
 // ablate (files, the final JSON line's arms and keys, every value a percentage). Bad flags, a missing weights
 // file, a wrong --data or --mix give a clear error. The binary is found through IRIS_BIN (CTest sets it);
 // a small tokenizer is trained here from the caption corpus so no `make tokenizer` is needed.
+#include <sstream>
+
 #include "data/file_util.h"
 #include "data/text/corpus.h"
 #include "data/text/tokenizer.h"
@@ -28,6 +31,20 @@ std::string tokenizer_flag() {
     return p;
   }();
   return " --tokenizer " + path;
+}
+
+// metrics.jsonl without the wall-clock "seconds": what two runs must agree on.
+std::vector<json::Value> records_without_seconds(const std::string& path) {
+  std::vector<json::Value> out;
+  std::istringstream lines(slurp(path));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    json::Value rec = json::parse(line), kept = json::Value::object();
+    for (const auto& [key, value] : rec.items())
+      if (key != "seconds") kept[key] = value;
+    out.push_back(kept);
+  }
+  return out;
 }
 
 void check_percent(const json::Value& v, const char* key) {
@@ -74,9 +91,15 @@ TEST_CASE("unicl: --help and usage errors") {
   Result arms = run("unicl ablate --quick --arms shapes-label,shapes-magic --out " + kDir + "/bad" + tok);
   CHECK(arms.status == 1);
   CHECK(arms.err.find("unknown arm 'shapes-magic'") != std::string::npos);
+  Result resume = run("unicl ablate --quick --resume " + kDir + "/x.safetensors --out " + kDir + "/bad" + tok);
+  CHECK(resume.status == 1);
+  CHECK(resume.err.find("unicl train --resume") != std::string::npos);
+  Result stop = run("unicl ablate --quick --stop-after-steps 3 --out " + kDir + "/bad" + tok);
+  CHECK(stop.status == 1);
+  CHECK(stop.err.find("--stop-after-steps is for unicl train") != std::string::npos);
 }
 
-TEST_CASE("unicl: train --quick (unicl on shapes, export-clip), zeroshot with typed classes, probe") {
+TEST_CASE("unicl: train --quick (unicl on shapes, export-clip) resumes exactly; zeroshot with typed classes, probe") {
   const std::string tok = tokenizer_flag(), out = fresh_dir(kDir + "/train-unicl"),
                     clip = fresh_dir(kDir + "/clip") + "/clip.safetensors";
   Result r = run("unicl train --quick --loss unicl --data shapes --mix both --export-clip --clip-out " + clip +
@@ -94,6 +117,34 @@ TEST_CASE("unicl: train --quick (unicl on shapes, export-clip), zeroshot with ty
                           "result.json"});
   CHECK(path_exists(clip));
   CHECK(path_exists(kDir + "/clip/tokenizer.model"));
+  CHECK(path_exists(out + "/checkpoints/last.safetensors"));
+
+  // stop after 17 of the 24 steps (inside the second epoch), resume: the same run, bit for bit
+  const std::string resumed = fresh_dir(kDir + "/train-unicl-resumed");
+  const std::string same = " --quick --loss unicl --data shapes --mix both --out " + resumed + tok;
+  Result s1 = run("unicl train --stop-after-steps 17" + same);
+  INFO(s1.err);
+  REQUIRE(s1.status == 0);
+  CHECK(last_json_line(s1.out)["metrics"]["steps"].as_int() == 17);
+  CHECK(s1.err.find("resume with --resume") != std::string::npos);
+  CHECK_FALSE(path_exists(resumed + "/weights.safetensors"));  // stopped: checkpointed, not evaluated
+  Result s2 = run("unicl train --resume " + resumed + "/checkpoints/last.safetensors" + same);
+  INFO(s2.err);
+  REQUIRE(s2.status == 0);
+  const json::Value line2 = last_json_line(s2.out);
+  const json::Value& m2 = line2["metrics"];
+  for (const char* k : {"top1", "probe", "zeroshot", "train_loss", "steps"}) {
+    INFO(std::string(k));
+    CHECK(m2[k].as_number() == m[k].as_number());
+  }
+  std::vector<json::Value> whole = records_without_seconds(out + "/metrics.jsonl"),
+                           joined = records_without_seconds(resumed + "/metrics.jsonl");
+  CHECK(whole.size() == 24 + 2);  // --quick logs every step, and one line per epoch
+  REQUIRE(joined.size() == whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    INFO("metrics.jsonl line " << i + 1);
+    CHECK(joined[i].dump() == whole[i].dump());  // every loss, lr and logit scale bit for bit
+  }
 
   Result z = run("unicl zeroshot --quick --weights " + clip + " --classes \"red circle, blue star,yellow cross\" --out " +
                  kDir + "/zs");

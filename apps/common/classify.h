@@ -1,9 +1,9 @@
-// The training loop every image-classification app shares (vit, and later minivit, davit, ...):
-// AdamW with timm's decay groups, linear warmup + cosine schedule, label smoothing, gradient
-// clipping, a progress bar, per-epoch evaluation, metrics.jsonl, atomic checkpoints every epoch
-// (and every `save_every` steps), exact resume (mid-epoch too), and the pictures: training
-// curves and a grid of test predictions; and the flags that fill its options.
-// Leaves out: mixed precision, multi-GPU; distillation losses themselves (apps pass batch_loss).
+// Image classification on the shared training loop (apps/common/train_loop.h), for vit, davit and minivit:
+// cross-entropy with label smoothing (or the app's own batch loss, e.g. distillation), a data::DataLoader as the
+// batch source, top-1 and the eval loss as the evaluation, a grid of test predictions as the picture; the
+// evaluation and report of `<app> eval`; and the flags that fill its options.
+// Leaves out: the loop itself (AdamW, schedule, clipping, checkpoints, resume, metrics.jsonl: train_loop.h),
+// multi-GPU, distillation losses themselves (apps pass batch_loss); mixed precision is app_main's --amp.
 #pragma once
 
 #include <functional>
@@ -12,33 +12,24 @@
 #include <vector>
 
 #include "apps/common/run.h"
+#include "apps/common/train_loop.h"
 #include "data/loader.h"
 #include "nn/module.h"
 
 namespace iris {
 
-struct ClassifyOptions {
-  int epochs = 10;
+// The loop's options (epochs, lr, decay, warmup, clipping, logging, checkpoints, resume, device, ...) and
+// those of classification.
+struct ClassifyOptions : TrainLoopOptions {
   int64_t batch_size = 128;
-  double lr = 1e-3, weight_decay = 0.05, warmup_epochs = 1.0, min_lr_factor = 0.01;
-  double label_smoothing = 0.0, clip_norm = 0.0;  // 0: off
-  uint64_t seed = 0;
+  double label_smoothing = 0.0;
+  uint64_t seed = 0;  // the loader's shuffling and augmentation
   int workers = 1;
-  int64_t log_every = 50;         // a metrics.jsonl line every this many steps
-  int64_t save_every = 0;         // also checkpoint every this many steps (0: only per epoch)
-  int64_t stop_after_steps = -1;  // stop (after checkpointing) once this many steps are done
-  int64_t eval_every_epochs = 1;
-  std::string resume;             // checkpoint to continue from
-  json::Value checkpoint_extra = json::Value::object();  // stored in every checkpoint (e.g. the model config)
-  bool pictures = true;
-  bool progress = true;
-  Device device = Device::cpu();
   // Optional: the loss of one batch (default: cross-entropy with label_smoothing), e.g. distillation
   // from a teacher. Numbers it puts in `parts` (the loss's terms) go into the step's metrics line.
   std::function<Tensor(nn::Module& model, const Tensor& x, const Tensor& y, json::Value& parts)> batch_loss;
   // Optional: called after backward, before clipping and the optimiser step (gradient statistics).
-  // epoch: fractional position, e.g. 1.25 = a quarter into the second epoch.
-  std::function<void(int64_t step, double epoch)> after_backward;
+  std::function<void(const StepInfo& at)> after_backward;
 };
 
 struct ClassifyResult {
@@ -60,7 +51,8 @@ void add_loop_flags(Flags& flags, int64_t log_every = 50);
 // register keeps the ClassifyOptions default). Apps then apply their own --quick/demo overrides.
 ClassifyOptions classify_options(const Flags& flags);
 
-// model(images [B, C, H, W]) -> logits [B, classes].
+// model(images [B, C, H, W]) -> logits [B, classes]. Checkpoints keep the model as "model.<name>" and the
+// optimiser as "optim.<key>", so checkpoints of earlier versions resume.
 ClassifyResult train_classifier(nn::Module& model, const std::shared_ptr<const data::Dataset>& train_set,
                                 const std::shared_ptr<const data::Dataset>& eval_set, const ClassifyOptions& opts,
                                 Run& run, const std::vector<std::string>& class_names);
@@ -71,6 +63,9 @@ struct EvalResult {
 };
 EvalResult evaluate_classifier(nn::Module& model, const std::shared_ptr<const data::Dataset>& eval_set,
                                int64_t batch_size, Device device, bool progress = true);
+// The same with the training loop's eval bar (EvalContext::bar).
+EvalResult evaluate_classifier(nn::Module& model, const std::shared_ptr<const data::Dataset>& eval_set,
+                               int64_t batch_size, Device device, const EvalBar& bar);
 
 // A grid of the first `count` images of eval_set with "predicted / true" captions (green/red).
 void save_prediction_grid(const std::string& path, const data::Dataset& eval_set, const Tensor& predictions,

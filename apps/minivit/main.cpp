@@ -19,7 +19,7 @@
 #include "apps/common/plot.h"
 #include "apps/common/run.h"
 #include "apps/minivit/chart.h"
-#include "apps/minivit/train_loop.h"
+#include "apps/minivit/distill_step.h"
 #include "data/augment.h"
 #include "data/file_util.h"
 #include "data/idx.h"

@@ -68,6 +68,7 @@ Flags make_flags() {
   f.add_int("probe-train", 5000, "linear probe: training pictures");
   f.add_int("world-seed", 1, "shapes: the world's seed (pictures and captions)");
   f.add_int("log-every", 20, "a metrics.jsonl line every N steps");
+  f.add_int("stop-after-steps", -1, "train: stop after N steps, checkpointing first (to test --resume)");
   f.set_range("embed-dim", 1, 4096);
   f.set_range("context", 4, 256);
   f.set_range("world-seed", 0, 1e15);
@@ -90,22 +91,9 @@ void check_data(const std::string& data) {
              "': use fmnist or shapes (the Fashion-MNIST folder is --fmnist-dir)");
 }
 
-json::Value metrics_json(const Metrics& m) {
-  json::Value v = json::Value::object();
-  v["top1"] = m.top1;
-  v["probe"] = m.probe;
-  if (m.zeroshot >= 0) v["zeroshot"] = m.zeroshot;
-  return v;
-}
-
 // The picture of a run: test pictures (shapes: held-out pairs, 48 colour-shape classes) with their top 5.
+// (curves.png is the training loop's.)
 void save_run_pictures(Run& run, Trained& t, const Testbed& bed, const text::Tokenizer& tok, Device device, bool quick) {
-  if (!run.records().empty()) {
-    try {
-      save_training_curves(run.path("curves.png"), run.records(), "epoch", "unicl " + t.loss + " / " + t.mix);
-    } catch (const Error&) {  // too few points for a curve
-    }
-  }
   const bool shapes = bed.zeroshot_images.defined();
   const Tensor& images = shapes ? bed.zeroshot_images : bed.test_images;
   Tensor few = images.slice(0, 0, std::min<int64_t>(8, images.shape()[0]));
@@ -139,12 +127,10 @@ ArmResult run_arm(const Flags& flags, const Testbed& bed, const text::Tokenizer&
   std::cerr << "unicl: " << bed.data << ", loss " << o.loss << ", mix " << o.mix << ": " << bed.train_images.shape()[0]
             << " training pictures, " << o.epochs << " epochs of batch " << o.batch_size << ", run folder " << run.dir()
             << "\n";
-  r.trained = train_arm(bed, tok, o, flags, run);
+  r.trained = train_arm(bed, tok, o, flags, run);  // evaluates after the last epoch, into metrics.jsonl
   r.params = r.trained.model->parameter_count() + (r.trained.head ? r.trained.head->parameter_count() : 0);
-  r.metrics = evaluate(r.trained, bed, tok, o.device, flags.quick());
-  json::Value rec = metrics_json(r.metrics);
-  rec["epoch"] = o.epochs;
-  run.log(rec);
+  r.metrics = r.trained.metrics;
+  if (r.trained.stopped_early) return r;  // checkpointed, not evaluated
   save_model_file(run.path("weights.safetensors"), r.trained, bed, tok_path);
   save_run_pictures(run, r.trained, bed, tok, o.device, flags.quick());
   r.seconds = run.seconds();
@@ -152,11 +138,11 @@ ArmResult run_arm(const Flags& flags, const Testbed& bed, const text::Tokenizer&
 }
 
 void check_no_resume(const Flags& flags) {
-  IRIS_CHECK(flags.resume().empty(), "unicl has no --resume (a run takes minutes); start the run again");
+  IRIS_CHECK(flags.resume().empty(), "unicl ablate has no --resume (it runs every arm afresh); resume one arm "
+             "with unicl train --resume");
 }
 
 int run_train(const Flags& flags) {
-  check_no_resume(flags);
   const std::string data = flags.get_string("data");
   check_data(data);
   TrainOptions o = train_options(flags, false);
@@ -166,6 +152,16 @@ int run_train(const Flags& flags) {
   Testbed bed = load_testbed(data, o.mix, flags, sizes_from(flags, false));
   Run run(flags);
   ArmResult r = run_arm(flags, bed, tok, tok_path, o, run);
+  if (r.trained.stopped_early) {
+    std::cerr << "unicl: stopped after " << r.trained.steps << " steps; resume with --resume "
+              << run.checkpoint_path("last.safetensors") << " --out " << run.dir() << "\n";
+    json::Value m = json::Value::object();
+    m["params"] = r.params;
+    m["steps"] = r.trained.steps;
+    m["train_loss"] = r.trained.final_loss;
+    run.finish(m);
+    return 0;
+  }
   if (flags.get_bool("export-clip")) {
     IRIS_CHECK(o.loss != "ce", "--export-clip needs a text tower: train with --loss unicl or clip");
     save_model_file(flags.get_string("clip-out"), r.trained, bed, tok_path);

@@ -2,13 +2,12 @@
 // for an image-label sample (label = class id), a fresh caption for an image-text sample (a label of its
 // own, outside the class range). Losses: unicl (targets from the labels, losses/contrastive.h), clip
 // (identity targets), ce (a linear head on the pooled image features; no text tower).
-// AdamW with linear warmup and cosine decay; no weight decay on biases, norms, embeddings and the logit scale.
-// Leaves out: resuming (runs take minutes), gathering negatives over devices.
-#include <cmath>
-#include <iostream>
+// The shared loop (apps/common/train_loop.h) runs it: AdamW with linear warmup and cosine decay (no weight decay on
+// biases, norms, embeddings and the logit scale), clipping, metrics.jsonl, checkpoints and --resume; each epoch's
+// order and every text are pure functions of (seed, epoch, sample), so a resumed run sees the same batches.
+// Leaves out: gathering negatives over devices.
+#include <numeric>
 
-#include "apps/common/plot.h"
-#include "apps/common/progress.h"
 #include "apps/unicl/unicl.h"
 #include "losses/contrastive.h"
 #include "nn/optim.h"
@@ -43,7 +42,32 @@ std::vector<nn::ParamGroup> param_groups(const models::DualEncoder& model, const
   return out;
 }
 
+// What a checkpoint holds: the dual encoder ("model.encoder.<name>") and the CE arm's head ("model.head.<name>").
+class ArmModules : public nn::Module {
+ public:
+  ArmModules(const std::shared_ptr<models::DualEncoder>& encoder, const std::shared_ptr<nn::Linear>& head)
+      : nn::Module("UniclArm") {
+    register_module("encoder", encoder);
+    if (head) register_module("head", head);
+  }
+};
+
+// B pictures with their texts: a prompt of the class for image-label samples, a caption for image-text ones.
+struct PairBatch {
+  Tensor images;                   // [B, C, H, W] on the CPU
+  std::vector<std::string> texts;  // B
+  std::vector<int64_t> labels;     // B: the class, or K + row for a caption (a label of its own in the batch)
+};
+
 }  // namespace
+
+json::Value metrics_json(const Metrics& m) {
+  json::Value v = json::Value::object();
+  v["top1"] = m.top1;
+  v["probe"] = m.probe;
+  if (m.zeroshot >= 0) v["zeroshot"] = m.zeroshot;
+  return v;
+}
 
 TrainOptions train_options(const Flags& flags, bool ablate) {
   TrainOptions o;
@@ -58,6 +82,13 @@ TrainOptions train_options(const Flags& flags, bool ablate) {
   o.seed = flags.seed();
   o.device = flags.device();
   o.log_every = flags.get_int("log-every");
+  o.eval_every_epochs = 0;  // evaluated after the last epoch only
+  o.bar_label = o.loss + "/" + o.mix;
+  o.curves_title = "unicl " + o.loss + " / " + o.mix;
+  if (flags.has("stop-after-steps")) o.stop_after_steps = flags.get_int("stop-after-steps");
+  IRIS_CHECK(!ablate || o.stop_after_steps < 0, "unicl ablate: --stop-after-steps is for unicl train (to test "
+             "--resume); ablate runs every arm to the end");
+  if (!ablate) o.resume = flags.resume();
   if (flags.quick()) {
     if (!flags.is_set("epochs")) o.epochs = 2;
     if (!flags.is_set("batch-size")) o.batch_size = 64;
@@ -84,85 +115,72 @@ Trained train_arm(const Testbed& bed, const text::Tokenizer& tokenizer, const Tr
   if (ce)
     t.head = std::make_shared<nn::Linear>(t.model->image_feature_dim(), static_cast<int64_t>(bed.classes.size()), true,
                                           &init_gen);
-  t.model->to(o.device);
-  if (t.head) t.head->to(o.device);
-  t.model->train();
-  nn::AdamW optimizer(param_groups(*t.model, t.head.get(), ce, o.lr, o.weight_decay));
+  ArmModules arm(t.model, t.head);
   const int64_t B = std::max<int64_t>(1, std::min(o.batch_size, N));
-  const int64_t steps_per_epoch = N / B;  // drop_last: every batch is full (B same-class positives matter)
-  const int64_t total = std::max<int64_t>(1, steps_per_epoch * o.epochs);
-  nn::LrSchedule schedule = nn::LrSchedule::warmup_cosine_schedule(
-      static_cast<int64_t>(std::lround(o.warmup_epochs * steps_per_epoch)), total, 0.01);
+  const int64_t K = static_cast<int64_t>(bed.classes.size());
   const int64_t ctx = t.model->cfg.text.context_length;
-  ProgressBar bar(o.epochs, steps_per_epoch, o.loss + "/" + o.mix,
-                  o.progress ? ProgressBar::Mode::automatic : ProgressBar::Mode::off);
-  int64_t step = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    bar.start_epoch(epoch);
-    // the epoch's order: a seeded shuffle
-    synth::SynthRandom order_rng(o.seed, (0x5eedull << 32) + static_cast<uint64_t>(epoch));
-    std::vector<int64_t> order(N);
-    for (int64_t i = 0; i < N; ++i) order[i] = i;
+
+  TrainTask<PairBatch> task;
+  task.model = &arm;
+  task.param_groups = param_groups(*t.model, t.head.get(), ce, o.lr, o.weight_decay);
+  for (auto& g : task.param_groups)  // the norm is summed in group order, as unicl always has
+    task.clip_params.insert(task.clip_params.end(), g.params.begin(), g.params.end());
+  task.batches.steps_per_epoch = N / B;  // drop_last: every batch is full (B same-class positives matter)
+  std::vector<int64_t> order(N);
+  int64_t epoch = 0, next_step = 0;      // epoch 1-based, as the seeds below have always counted
+  task.batches.start_epoch = [&](int64_t e, int64_t skip) {
+    epoch = e + 1;
+    std::iota(order.begin(), order.end(), int64_t{0});
+    synth::SynthRandom order_rng(o.seed, (0x5eedull << 32) + static_cast<uint64_t>(epoch));  // the epoch's order
     order_rng.shuffle(order);
-    for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
-      std::vector<int64_t> idx(order.begin() + s * B, order.begin() + (s + 1) * B);
-      std::vector<std::string> texts;
-      std::vector<int64_t> batch_labels;
-      const int64_t K = static_cast<int64_t>(bed.classes.size());
-      for (int64_t j = 0; j < B; ++j) {
-        const int64_t i = idx[j];
-        // text randomness: a pure function of (seed, epoch, sample)
-        synth::SynthRandom rng(o.seed + 7919ull * epoch, static_cast<uint64_t>(i));
-        if (labels[i] >= 0) {
-          texts.push_back(text::sample_prompt(bed.classes[labels[i]], rng));
-          batch_labels.push_back(labels[i]);
-        } else {
-          texts.push_back(synth::shape_caption(bed.caption_factors[i], rng));
-          batch_labels.push_back(K + j);  // a label of its own (unique in the batch)
-        }
-      }
-      Tensor images = index_select(bed.train_images, 0, from_vector(idx)).to(o.device);
-      Tensor y = from_vector(batch_labels).to(o.device);
-      optimizer.set_lr_factor(schedule.factor(step));
-      Tensor loss;
-      if (ce) {
-        loss = cross_entropy(t.head->forward(t.model->image_features(images)), y);
+    next_step = skip;
+  };
+  task.batches.next = [&](PairBatch& b) {
+    if (next_step >= N / B) return false;
+    std::vector<int64_t> idx(order.begin() + next_step * B, order.begin() + (next_step + 1) * B);
+    ++next_step;
+    b.texts.clear(), b.labels.clear();
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t i = idx[j];
+      synth::SynthRandom rng(o.seed + 7919ull * epoch, static_cast<uint64_t>(i));  // a function of (seed, epoch, sample)
+      if (labels[i] >= 0) {
+        b.texts.push_back(text::sample_prompt(bed.classes[labels[i]], rng));
+        b.labels.push_back(labels[i]);
       } else {
-        text::TokenBatch tok = tokenizer.encode_batch(texts, ctx);
-        Tensor img = t.model->encode_image(images);
-        Tensor txt = t.model->encode_text(tok.ids.to(o.device), tok.end_index.to(o.device));
-        loss = o.loss == "unicl" ? losses::unicl_loss(img, txt, y, t.model->logit_scale())
-                                 : losses::clip_loss(img, txt, t.model->logit_scale());
-      }
-      optimizer.zero_grad();
-      loss.backward();
-      if (o.clip_norm > 0) {
-        std::vector<Tensor> params;
-        for (auto& g : optimizer.param_groups()) params.insert(params.end(), g.params.begin(), g.params.end());
-        nn::clip_grad_norm_(params, o.clip_norm);
-      }
-      optimizer.step();
-      const double value = loss.item();
-      IRIS_CHECK(std::isfinite(value), "unicl: the loss became ", value, " at step ", step,
-                 "; lower --lr or raise --warmup");
-      if (step == 0) t.first_loss = value;
-      t.final_loss = value;
-      bar.step(value, B);
-      if (o.log_every > 0 && step % o.log_every == 0) {
-        json::Value rec = json::Value::object();
-        rec["step"] = step;
-        rec["epoch"] = (epoch - 1) + static_cast<double>(s + 1) / steps_per_epoch;
-        rec["loss"] = value;
-        rec["lr"] = optimizer.lr();
-        if (!ce) rec["logit_scale"] = t.model->logit_scale().item();
-        run.log(rec);
+        b.texts.push_back(synth::shape_caption(bed.caption_factors[i], rng));
+        b.labels.push_back(K + j);
       }
     }
-    bar.end_epoch();
-  }
-  t.steps = step;
-  t.model->eval();
-  if (t.head) t.head->eval();
+    b.images = index_select(bed.train_images, 0, from_vector(idx));
+    return true;
+  };
+  task.step = [&](const PairBatch& b, const StepInfo&) {
+    StepOutput out;
+    out.items = B;
+    Tensor images = b.images.to(o.device), y = from_vector(b.labels).to(o.device);
+    if (ce) {
+      out.loss = cross_entropy(t.head->forward(t.model->image_features(images)), y);
+      return out;
+    }
+    text::TokenBatch tok = tokenizer.encode_batch(b.texts, ctx);
+    Tensor img = t.model->encode_image(images);
+    Tensor txt = t.model->encode_text(tok.ids.to(o.device), tok.end_index.to(o.device));
+    Tensor scale = t.model->logit_scale();
+    out.loss = o.loss == "unicl" ? losses::unicl_loss(img, txt, y, scale) : losses::clip_loss(img, txt, scale);
+    out.parts["logit_scale"] = scale.item();  // the scale this step's loss used
+    return out;
+  };
+  task.evaluate = [&](const EvalContext&) {
+    t.metrics = evaluate(t, bed, tokenizer, o.device, flags.quick());
+    return metrics_json(t.metrics);
+  };
+  TrainLoopOptions loop = o;
+  loop.checkpoint_extra["loss"] = o.loss, loop.checkpoint_extra["mix"] = o.mix, loop.checkpoint_extra["data"] = bed.data;
+  TrainResult r = train_loop(task, loop, run);
+  t.steps = r.steps;
+  t.stopped_early = r.stopped_early;
+  if (!r.step_losses.empty()) t.first_loss = r.step_losses.front(), t.final_loss = r.step_losses.back();
+  arm.eval();
   return t;
 }
 

@@ -1,7 +1,8 @@
 // unicl app, shared pieces: the two testbeds of papers/unicl.md 3.6 as in-memory data, one training run
-// of a dual encoder (UniCL, CLIP or cross-entropy loss), and the evaluations (prompt-ensemble text
-// classifier, zero-shot, linear probe). main.cpp holds the commands.
-// Leaves out: data other than Fashion-MNIST and the SHAPES world, multi-GPU, mixed precision.
+// of a dual encoder (UniCL, CLIP or cross-entropy loss) on the shared loop (apps/common/train_loop.h:
+// checkpoints, --resume), and the evaluations (prompt-ensemble text classifier, zero-shot, linear probe).
+// main.cpp holds the commands.
+// Leaves out: data other than Fashion-MNIST and the SHAPES world, multi-GPU; mixed precision is app_main's --amp.
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "apps/common/flags.h"
 #include "apps/common/run.h"
+#include "apps/common/train_loop.h"
 #include "data/synth/shapes.h"
 #include "data/text/prompts.h"
 #include "data/text/tokenizer.h"
@@ -57,34 +59,37 @@ models::DualEncoderConfig model_config(const Testbed& bed, int64_t vocab_size, c
 json::Value config_to_json(const models::DualEncoderConfig& cfg);
 models::DualEncoderConfig config_from_json(const json::Value& v);
 
+struct Metrics {
+  double top1 = 0, probe = 0, zeroshot = -1;  // percent; zeroshot -1: not measured (fmnist)
+};
+json::Value metrics_json(const Metrics& m);  // {"top1", "probe", "zeroshot" (when measured)}
+
 struct Trained {
   std::shared_ptr<models::DualEncoder> model;
   std::shared_ptr<nn::Linear> head;   // cross-entropy arm only: pooled features -> classes
   std::string loss, mix;
-  double first_loss = 0, final_loss = 0;
-  int64_t steps = 0;
+  double first_loss = 0, final_loss = 0;  // the first and last step's loss of this process
+  int64_t steps = 0;                      // steps done (with those before a resume)
+  Metrics metrics;                        // evaluated after the last epoch (not when stopped early)
+  bool stopped_early = false;             // --stop-after-steps reached: checkpointed, not evaluated
 };
 
-struct TrainOptions {
+// The loop's options (epochs, lr, decay, warmup, clipping, log_every, resume, stop_after_steps, device, ...)
+// and the arm's.
+struct TrainOptions : TrainLoopOptions {
   std::string loss = "unicl", mix = "label";
-  int epochs = 5;
   int64_t batch_size = 256;
-  double lr = 1e-3, weight_decay = 0.1, warmup_epochs = 0.5, clip_norm = 5.0;
-  uint64_t seed = 0;
-  Device device = Device::cpu();
-  int64_t log_every = 20;
-  bool progress = true;
+  uint64_t seed = 0;  // the data order and the texts
 };
 TrainOptions train_options(const Flags& flags, bool ablate);
 
+// Trains one arm through the shared loop and evaluates it after the last epoch (evaluate below): writes
+// metrics.jsonl, curves.png and checkpoints/last.safetensors into the run folder.
 Trained train_arm(const Testbed& bed, const text::Tokenizer& tokenizer, const TrainOptions& opts, const Flags& flags,
                   Run& run);
 
 // ---- evaluation -------------------------------------------------------------------------------
 
-struct Metrics {
-  double top1 = 0, probe = 0, zeroshot = -1;  // percent; zeroshot -1: not measured (fmnist)
-};
 Metrics evaluate(Trained& t, const Testbed& bed, const text::Tokenizer& tokenizer, Device device, bool quick);
 
 // Normalised image embeddings [N, E] and pooled features [N, F] (no grad, eval mode, on the CPU).

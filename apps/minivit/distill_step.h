@@ -1,7 +1,8 @@
-// The MiniViT training loop: one student (any arm), optionally a frozen teacher, and one of three
-// objectives (label CE, logit KD, full weight distillation), with the per-block gradient-norm
-// statistics sampled after backward. The loop itself is apps/common's train_classifier (AdamW with
-// timm's decay groups, warmup + cosine, progress bar, metrics.jsonl, checkpoints, exact resume, pictures).
+// MiniViT's step and hooks on the shared loop: one student (any arm), optionally a frozen teacher, and one of
+// three objectives (label CE, logit KD, full weight distillation) as classify's batch_loss, with the per-block
+// gradient-norm statistics sampled after backward. The loop itself is apps/common's train_classifier on
+// train_loop (AdamW with timm's decay groups, warmup + cosine, progress bars, metrics.jsonl, checkpoints,
+// exact resume, pictures).
 // Leaves out: mixed precision, EMA, mixup/cutmix (the paper's recipe has them; this small plan does not).
 #pragma once
 

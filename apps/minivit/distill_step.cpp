@@ -1,7 +1,7 @@
-// MiniViT training on top of apps/common's train_classifier (see train_loop.h): the loss of each objective
+// MiniViT training on top of apps/common's train_classifier (see distill_step.h): the loss of each objective
 // (its batch_loss) and the gradient-norm samples taken between backward and clipping (its after_backward).
 // Leaves out: gradient-norm statistics across a resume (they cover the steps this process ran).
-#include "apps/minivit/train_loop.h"
+#include "apps/minivit/distill_step.h"
 
 #include <cmath>
 #include <fstream>
@@ -95,9 +95,9 @@ MiniVitTrainResult train_minivit(models::MiniVit& student, models::MiniVit* teac
   c.batch_loss = [&](nn::Module&, const Tensor& x, const Tensor& y, json::Value& parts) {
     return batch_loss(student, teacher, x, y, o, pairs, parts);
   };
-  c.after_backward = [&](int64_t step, double epoch) {  // before clipping: the raw gradients
-    if (o.grad_every == 0 || step % o.grad_every != 0) return;
-    GradNormSample s = tracker.measure(step, epoch);
+  c.after_backward = [&](const StepInfo& at) {  // before clipping: the raw gradients
+    if (o.grad_every == 0 || at.step % o.grad_every != 0) return;
+    GradNormSample s = tracker.measure(at.step, at.epoch_position);
     append_line(run.path("grad_norms.jsonl"), grad_norm_sample_json(s).dump());
     res.grad_samples.push_back(std::move(s));
   };
