@@ -54,8 +54,9 @@ int64_t check_packed_qkv(const char* op, const Tensor& qkv, int64_t count, const
 // Whether a packed op runs as one fused node: the backend reads strided views, and nothing
 // (mask, bias, dropout) needs the composed form; sizes are non-empty.
 bool packed_fused(const Tensor& qkv, const AttentionOptions& opts, int64_t unit) {
-  return backend(qkv.device()).attention_takes_views() && !opts.mask.defined() && !opts.bias.defined() &&
-         opts.dropout_p == 0.0 && qkv.shape()[0] > 0 && qkv.shape()[1] > 0 && unit > 0;
+  const DType operand_dt = autocast_applies(qkv.dtype()) ? DType::bf16 : qkv.dtype();
+  return backend(qkv.device()).supports(Kernel::attention_views, operand_dt) && !opts.mask.defined() &&
+         !opts.bias.defined() && opts.dropout_p == 0.0 && qkv.shape()[0] > 0 && qkv.shape()[1] > 0 && unit > 0;
 }
 
 }  // namespace
@@ -88,8 +89,10 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     const int64_t B = numel_of(batch), Ev = v.shape()[v.dim() - 1];
     // A backend that takes views reads [B, L, E] and [B, H, L, E] operands in place (heads sliced
     // out of a packed projection stay where they are); otherwise everything becomes [B, L, E] contiguous.
-    const bool views = backend(q.device()).attention_takes_views() && (q.dim() == 3 || q.dim() == 4);
     const bool amp = autocast_applies(q.dtype());
+    const DType operand_dt = amp ? DType::bf16 : q.dtype();
+    const bool views =
+        backend(q.device()).supports(Kernel::attention_views, operand_dt) && (q.dim() == 3 || q.dim() == 4);
     auto as_operand = [&](const Tensor& t) {
       Tensor d = amp ? detail::cast(t.detach(), DType::bf16) : t.detach();  // cast: contiguous
       if (views) return d.strides().back() == 1 || d.shape().back() <= 1 ? d : detail::contiguous_nograd(d);

@@ -35,7 +35,7 @@ Tensor depthwise_conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor
              "; use a smaller kernel or more padding");
 
   Backend& be = backend(x.device());
-  if (!be.has_depthwise_nhwc())  // the composition; autograd differentiates it
+  if (!be.supports(Kernel::depthwise_conv2d_nhwc, x.dtype()))  // the composition; autograd differentiates it
     return conv2d(x.permute({0, 3, 1, 2}), weight, bias, 1, padding, 1, C).permute({0, 2, 3, 1});
 
   Tensor xd = detail::contiguous_nograd(x.detach()), wd = detail::contiguous_nograd(weight.detach());

@@ -5,6 +5,7 @@
 // broadcast batch dims. Under autocast (autograd/autocast.h) f32 products read bf16 operand copies.
 #include "autograd/autocast.h"
 #include "autograd/op_util.h"
+#include "tensor/gemm_layout.h"
 
 namespace iris {
 
@@ -12,12 +13,9 @@ namespace {
 
 // True when the last two dims of t form a row- or column-major matrix the gemm kernel can read.
 bool gemm_readable(const Tensor& t) {
-  int n = t.dim();
-  int64_t rows = t.shape()[n - 2], cols = t.shape()[n - 1];
-  int64_t rs = t.strides()[n - 2], cs = t.strides()[n - 1];
-  if ((cs == 1 || cols == 1) && (rows == 1 || rs >= cols)) return true;
-  if ((rs == 1 || rows == 1) && (cols == 1 || cs >= rows)) return true;
-  return false;
+  const int n = t.dim();
+  GemmLayout unused;
+  return find_gemm_layout(t.shape()[n - 2], t.shape()[n - 1], t.strides()[n - 2], t.strides()[n - 1], unused);
 }
 
 // A [B, rows, cols] view of t (batch dims collapsed), copying only when the strides forbid it.
@@ -186,7 +184,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                   Tensor dw, db;
                   // dW = dY^T x and dB = dY summed over rows in one pass, where the backend has that form
                   if (x2.defined() && has_bias && g2.dtype() == x2.dtype() &&
-                      backend(g2.device()).has_gemm_row_sums(g2.dtype())) {
+                      backend(g2.device()).supports(Kernel::gemm_row_sums, g2.dtype())) {
                     dw = empty({out_f, in}, {g2.dtype(), g2.device()});
                     db = empty({out_f}, {g2.dtype(), g2.device()});
                     Tensor gt = make_view(g2, {1, out_f, R}, {R * out_f, 1, out_f}, g2.offset());  // dY^T

@@ -1,6 +1,7 @@
 // CUDA matrix products: CudaBackend::gemm through cuBLAS (f32, f64), with the optional bias of a
 // linear layer written by one small broadcast kernel around the product. Each operand matrix is
-// read in place as row- or column-major from its strides, exactly as the CPU twin (tensor/cpu/gemm.cpp).
+// read in place as row- or column-major from its strides (tensor/gemm_layout.h, shared with the CPU
+// twin tensor/cpu/gemm.cpp).
 // Under autocast the operands are bf16 (cublasGemmEx, f32 output and compute).
 // Leaves out TF32 (cuBLAS's default math mode is kept for f32) and f16 inputs.
 //
@@ -14,29 +15,11 @@
 #include <climits>
 
 #include "cuda/common.cuh"
+#include "tensor/gemm_layout.h"
 
 namespace iris::cuda {
 
 namespace {
-
-// The layout of one operand matrix [rows, cols] with strides (rs, cs): row-major when cs == 1.
-// Size-1 dims make a stride meaningless; the leading dimension is then chosen to be valid.
-struct Layout {
-  bool row_major;
-  int64_t ld;
-};
-Layout layout_of(int64_t rows, int64_t cols, int64_t rs, int64_t cs, const char* which) {
-  if (cs == 1 || cols == 1) {
-    int64_t ld = rows == 1 ? cols : rs;
-    if (ld >= cols) return {true, ld};
-  }
-  if (rs == 1 || rows == 1) {
-    int64_t ld = cols == 1 ? rows : cs;
-    if (ld >= rows) return {false, ld};
-  }
-  throw Error(cat_str("gemm: operand ", which, " [", rows, ", ", cols, "] with strides (", rs, ", ", cs,
-                      ") is neither row- nor column-major; call contiguous() first"));
-}
 
 // c [B*M*N] <- bias broadcast over rows (beta == 0 path, before the product adds into it).
 template <class T>
@@ -89,7 +72,8 @@ void check_fits_int(int64_t v, const char* what) {
 // TI: the operands' storage type (T itself, or bf16_t under autocast with T = float).
 template <class T, class TI = T>
 void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_d, double beta_d, const Tensor& bias_t) {
-  const int64_t batch = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  const GemmProblem g = gemm_problem(a, b);
+  const int64_t batch = g.batch, M = g.M, K = g.K, N = g.N;
   if (batch == 0 || M == 0 || N == 0) return;
   const T alpha = static_cast<T>(alpha_d);
   T beta = static_cast<T>(beta_d);
@@ -102,8 +86,7 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
     IRIS_CUDA_LAUNCHED();
     return;
   }
-  const Layout la = layout_of(M, K, a.strides()[1], a.strides()[2], "a");
-  const Layout lb = layout_of(K, N, b.strides()[1], b.strides()[2], "b");
+  const GemmLayout la = g.layout_a(), lb = g.layout_b();
   check_fits_int(M, "M");
   check_fits_int(N, "N");
   check_fits_int(K, "K");
@@ -126,7 +109,7 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
   const cublasOperation_t op_a = la.row_major ? CUBLAS_OP_N : CUBLAS_OP_T;
   const TI* ap = static_cast<const TI*>(a.raw_data());  // dtypes checked by CudaBackend::gemm
   const TI* bp = static_cast<const TI*>(b.raw_data());
-  const int64_t sa = batch > 1 ? a.strides()[0] : 0, sb = batch > 1 ? b.strides()[0] : 0, sc = M * N;
+  const int64_t sa = g.batch_stride_a, sb = g.batch_stride_b, sc = M * N;
   cublasHandle_t h = cublas();
   // cuBLAS takes the batch count as an int; very large batches go in slices.
   const int64_t max_slice = 65535;

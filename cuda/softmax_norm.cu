@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "cuda/common.cuh"
+#include "tensor/softmax_norm_geometry.h"
 
 namespace iris::cuda {
 
@@ -96,11 +97,11 @@ __global__ void softmax_rows_kernel(const T* x, T* y, int64_t rows, int64_t D, b
 // One thread per column of [outer, D, inner] (inner > 1): neighbouring threads read neighbouring
 // columns, so every pass over D reads coalesced.
 template <class T>
-__global__ void softmax_columns_kernel(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, bool log) {
-  IRIS_KERNEL_LOOP(col, outer * inner) {
-    const int64_t o = col / inner, c = col % inner;
-    const T* xc = x + o * D * inner + c;
-    T* yc = y + o * D * inner + c;
+__global__ void softmax_columns_kernel(const T* x, T* y, SoftmaxGeometry geo, bool log) {
+  const int64_t D = geo.D, inner = geo.inner;
+  IRIS_KERNEL_LOOP(col, geo.rows()) {
+    const T* xc = x + geo.row_start(col);
+    T* yc = y + geo.row_start(col);
     T mx = negative_infinity<T>();
     for (int64_t d = 0; d < D; ++d) mx = xc[d * inner] > mx ? xc[d * inner] : mx;
     T total = 0;
@@ -142,10 +143,10 @@ __global__ void softmax_backward_rows_kernel(const T* y, const T* g, T* gi, int6
 }
 
 template <class T>
-__global__ void softmax_backward_columns_kernel(const T* y, const T* g, T* gi, int64_t outer, int64_t D,
-                                                int64_t inner, bool log) {
-  IRIS_KERNEL_LOOP(col, outer * inner) {
-    const int64_t base = (col / inner) * D * inner + col % inner;
+__global__ void softmax_backward_columns_kernel(const T* y, const T* g, T* gi, SoftmaxGeometry geo, bool log) {
+  const int64_t D = geo.D, inner = geo.inner;
+  IRIS_KERNEL_LOOP(col, geo.rows()) {
+    const int64_t base = geo.row_start(col);
     T total = 0;
     for (int64_t d = 0; d < D; ++d) {
       const int64_t i = base + d * inner;
@@ -156,20 +157,6 @@ __global__ void softmax_backward_columns_kernel(const T* y, const T* g, T* gi, i
       gi[i] = log ? g[i] - exp_of(y[i]) * total : y[i] * (g[i] - total);
     }
   }
-}
-
-struct SoftmaxGeometry {
-  int64_t outer = 1, D = 1, inner = 1;
-};
-
-SoftmaxGeometry softmax_geometry(const Tensor& x, int dim) {
-  SoftmaxGeometry g;
-  if (x.dim() == 0) return g;
-  IRIS_ASSERT(dim >= 0 && dim < x.dim());
-  for (int i = 0; i < dim; ++i) g.outer *= x.shape()[i];
-  g.D = x.shape()[dim];
-  for (int i = dim + 1; i < x.dim(); ++i) g.inner *= x.shape()[i];
-  return g;
 }
 
 // ---- layer norm ---------------------------------------------------------------------------
@@ -258,7 +245,7 @@ __global__ void layer_norm_param_partials_kernel(const T* gy, const T* x, const 
   IRIS_KERNEL_LOOP(i, chunks * D) {
     const int64_t c = i / D, d = i % D;
     T pw = 0, pb = 0;
-    for (int64_t r = R * c / chunks; r < R * (c + 1) / chunks; ++r) {
+    for (int64_t r = chunk_first_row(R, chunks, c); r < chunk_first_row(R, chunks, c + 1); ++r) {
       const T g = gy[r * D + d];
       pw += g * ((x[r * D + d] - mean[r]) * rstd[r]);
       pb += g;
@@ -299,8 +286,7 @@ void CudaBackend::softmax(const Tensor& x, int dim, bool log, const Tensor& out)
         softmax_rows_kernel<T, kThreads>
             <<<grid_for_rows(g.outer, kThreads), kThreads, 0, stream()>>>(xp, yp, g.outer, g.D, log);
     } else {
-      softmax_columns_kernel<T><<<blocks_for(g.outer * g.inner), kThreads, 0, stream()>>>(xp, yp, g.outer, g.D,
-                                                                                         g.inner, log);
+      softmax_columns_kernel<T><<<blocks_for(g.rows()), kThreads, 0, stream()>>>(xp, yp, g, log);
     }
     IRIS_CUDA_LAUNCHED();
   });
@@ -326,7 +312,7 @@ void CudaBackend::softmax_backward(const Tensor& y, const Tensor& grad_out, int 
             <<<grid_for_rows(g.outer, kThreads), kThreads, 0, stream()>>>(yp, gp, gi, g.outer, g.D, log);
     } else {
       softmax_backward_columns_kernel<T>
-          <<<blocks_for(g.outer * g.inner), kThreads, 0, stream()>>>(yp, gp, gi, g.outer, g.D, g.inner, log);
+          <<<blocks_for(g.rows()), kThreads, 0, stream()>>>(yp, gp, gi, g, log);
     }
     IRIS_CUDA_LAUNCHED();
   });

@@ -59,9 +59,21 @@ struct AdamWParams {
   int64_t step;  // 1-based, for bias correction
 };
 
+// The optional kernels: a backend may lack them (or lack them for a dtype); ops ask
+// Backend::supports first and otherwise compose the same result from required kernels.
+enum class Kernel {
+  gemm_row_sums,          // gemm_row_sums: a product and its row sums in one pass (linear's backward)
+  attention_views,        // attention / attention_backward read strided [B, H, rows, cols] views
+  depthwise_conv2d_nhwc,  // depthwise_conv2d_nhwc (+ backward): channels-last depthwise convolution
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
+
+  // Whether this backend has optional kernel k for operands of dtype dt (the one capability
+  // query; the comments at each kernel say what the composed fallback is). The default: none.
+  virtual bool supports(Kernel /*k*/, DType /*dt*/) const { return false; }
 
   // ---- memory and elementwise --------------------------------------------------------------
   // dst <- src (same shape; any strides on both sides; converts dtype).
@@ -92,13 +104,12 @@ class Backend {
                     const Tensor& bias = Tensor()) = 0;
   // One product c = a @ b (batch 1, shapes as gemm) that also writes sums [M] = a summed over K,
   // in the same pass over a: a linear layer's weight and bias gradients (a = dY^T) without a second
-  // trip through dY. Returns false, touching nothing, when this backend has no such form for these
-  // operands; the caller then runs gemm and a sum.
+  // trip through dY. Optional (Kernel::gemm_row_sums; supports() says whether a dtype has it at all,
+  // so a caller can skip making its outputs). Returns false, touching nothing, when this backend has
+  // no such form for these operands; the caller then runs gemm and a sum.
   virtual bool gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& sums) {
     return false;
   }
-  // Whether gemm_row_sums has a form for dtype dt at all, so a caller can skip making its outputs.
-  virtual bool has_gemm_row_sums(DType /*dt*/) const { return false; }
 
   // ---- normalisation and softmax (contiguous inputs) ---------------------------------------
   // x viewed as [outer, D, inner], softmax over D. log selects log_softmax.
@@ -117,11 +128,10 @@ class Backend {
   // out = softmax(scale q k^T [causal]) v per batch index, without materialising the [L, S] scores:
   // q [B, L, E], k [B, S, E], v [B, S, Ev] -> out [B, L, Ev]; lse [B, L] (contiguous) receives each
   // score row's logsumexp, from which the backward recomputes the probabilities. causal: key j <=
-  // query i. Operands are contiguous, unless attention_takes_views(): then q, k, v, out and the
-  // gradients may also be [B, H, rows, cols] (lse [B, H, L]) views with unit stride in the last dim
-  // and any other strides, so heads are read from and written to their packed layouts in place.
-  // Under autocast q, k and v are bf16 and everything else (out, lse, gradients) f32.
-  virtual bool attention_takes_views() const { return false; }
+  // query i. Operands are contiguous, unless supports(Kernel::attention_views, q's dtype): then q, k,
+  // v, out and the gradients may also be [B, H, rows, cols] (lse [B, H, L]) views with unit stride in
+  // the last dim and any other strides, so heads are read from and written to their packed layouts
+  // in place. Under autocast q, k and v are bf16 and everything else (out, lse, gradients) f32.
   virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal,
                          const Tensor& out, const Tensor& lse) = 0;
   // Writes (overwrites) grad_q, grad_k, grad_v.
@@ -142,9 +152,8 @@ class Backend {
                                          const Conv2dGeometry& g, const Tensor& grad_x,
                                          const Tensor& grad_w) = 0;
   // Channels-last depthwise (groups == C), stride 1, dilation 1, zero padding (ph, pw); contiguous
-  // x [N, H, W, C], w [C, 1, kh, kw], bias [C] or undefined, out [N, Ho, Wo, C]. Optional: a
-  // backend without it returns false from has_depthwise_nhwc() and the op permutes to NCHW instead.
-  virtual bool has_depthwise_nhwc() const { return false; }
+  // x [N, H, W, C], w [C, 1, kh, kw], bias [C] or undefined, out [N, Ho, Wo, C]. Optional
+  // (Kernel::depthwise_conv2d_nhwc): without it the op permutes to NCHW and calls conv2d instead.
   virtual void depthwise_conv2d_nhwc(const Tensor& /*x*/, const Tensor& /*w*/, const Tensor& /*bias*/,
                                      int64_t /*ph*/, int64_t /*pw*/, const Tensor& /*out*/) {
     throw Error("depthwise_conv2d_nhwc: this backend has no channels-last depthwise kernel");

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "tensor/cpu/math.h"
+#include "tensor/elementwise_formulas.h"
 #include "tests/helpers.h"
 
 using namespace iris;
@@ -300,4 +301,94 @@ TEST_CASE("the f32 fast exp and erf behind GELU are accurate") {
   CHECK(cpu::fast_expf(-200.0f) == 0.0f);
   CHECK(cpu::fast_expf(-INFINITY) == 0.0f);
   CHECK(std::isfinite(cpu::fast_expf(200.0f)));
+}
+
+// ---- tensor/elementwise_formulas.h: the formulas both devices compile -------------------------------
+
+TEST_CASE("the shared unary formulas: every op dispatches, and each derivative is its value's slope") {
+  // every UnaryOp code reaches its own constant (one kernel per op on either device)
+  for (int code = 0; code <= static_cast<int>(UnaryOp::affine); ++code) {
+    const UnaryOp op = static_cast<UnaryOp>(code);
+    UnaryOp seen = UnaryOp::neg;
+    with_unary_op(op, [&](auto c) { seen = decltype(c)::value; });
+    CHECK(seen == op);
+  }
+  CHECK_THROWS_WITH_SUBSTR(with_unary_op(static_cast<UnaryOp>(200), [](auto) {}), "unknown op code 200");
+
+  // f'(x) against the central difference of f, in f64 through CpuMath, at points away from kinks
+  // (the CUDA kernels evaluate the same expressions with DeviceMath)
+  const UnaryParams none{}, leaky{0.1, 0}, softplus{2.0, 20.0}, clamp{-0.5, 0.75}, cube{3.0, 0}, affine{-1.5, 2};
+  struct Case {
+    UnaryOp op;
+    UnaryParams p;
+  };
+  const Case cases[] = {{UnaryOp::neg, none},        {UnaryOp::abs, none},      {UnaryOp::square, none},
+                        {UnaryOp::reciprocal, none}, {UnaryOp::exp, none},      {UnaryOp::log, none},
+                        {UnaryOp::log1p, none},      {UnaryOp::sqrt, none},     {UnaryOp::rsqrt, none},
+                        {UnaryOp::sin, none},        {UnaryOp::cos, none},      {UnaryOp::tanh, none},
+                        {UnaryOp::sigmoid, none},    {UnaryOp::relu, none},     {UnaryOp::gelu, none},
+                        {UnaryOp::gelu_tanh, none},  {UnaryOp::quick_gelu, none}, {UnaryOp::silu, none},
+                        {UnaryOp::erf, none},        {UnaryOp::leaky_relu, leaky}, {UnaryOp::softplus, softplus},
+                        {UnaryOp::clamp, clamp},     {UnaryOp::pow_scalar, cube}, {UnaryOp::affine, affine}};
+  for (const Case& c : cases) {
+    with_unary_op(c.op, [&](auto op_const) {
+      constexpr UnaryOp Op = decltype(op_const)::value;
+      for (double x : {-1.3, -0.2, 0.35, 0.9, 2.1}) {
+        if ((Op == UnaryOp::log || Op == UnaryOp::sqrt || Op == UnaryOp::rsqrt) && x <= 0) continue;
+        if (Op == UnaryOp::log1p && x <= -1) continue;
+        CAPTURE(static_cast<int>(Op));
+        CAPTURE(x);
+        const double h = 1e-6, y = unary_value<Op, cpu::CpuMath>(x, c.p);
+        const double slope =
+            (unary_value<Op, cpu::CpuMath>(x + h, c.p) - unary_value<Op, cpu::CpuMath>(x - h, c.p)) / (2 * h);
+        CHECK(unary_derivative<Op, cpu::CpuMath>(x, y, c.p) == doctest::Approx(slope).epsilon(1e-6));
+      }
+    });
+  }
+  // ops without a gradient say 0
+  CHECK(unary_derivative<UnaryOp::floor, cpu::CpuMath>(1.5, 1.0, none) == 0.0);
+  CHECK(unary_derivative<UnaryOp::sign, cpu::CpuMath>(-2.0, -1.0, none) == 0.0);
+}
+
+TEST_CASE("the shared unary formulas: f32 GELU takes the policy's fast erf, integers their own table") {
+  const UnaryParams none{};
+  // gelu's erf is CpuMath::gelu_erf (the f32 polynomial), not the library erf
+  const float x = 0.8f;
+  CHECK(unary_value<UnaryOp::gelu, cpu::CpuMath>(x, none) == 0.5f * x * (1.0f + cpu::fast_erff(x * 0.70710678f)));
+  CHECK(unary_value<UnaryOp::erf, cpu::CpuMath>(x, none) == std::erf(x));
+  CHECK(unary_value<UnaryOp::round, cpu::CpuMath>(2.5, none) == 2.0);  // half to even
+  CHECK(std::isnan(unary_value<UnaryOp::clamp, cpu::CpuMath>(NAN, UnaryParams{0, 1})));
+
+  CHECK(unary_defined_for_integers(UnaryOp::abs));
+  CHECK(unary_defined_for_integers(UnaryOp::clamp));
+  CHECK_FALSE(unary_defined_for_integers(UnaryOp::exp));
+  CHECK(unary_int_value<cpu::CpuMath>(UnaryOp::abs, int32_t(-7), none) == 7);
+  CHECK(unary_int_value<cpu::CpuMath>(UnaryOp::sign, int64_t(-7), none) == -1);
+  CHECK(unary_int_value<cpu::CpuMath>(UnaryOp::abs, uint8_t(200), none) == 200);  // unsigned: never below zero
+  // clamp bounds are rounded inwards: [-2.5, 3.5] on integers is [-2, 3]
+  CHECK(unary_int_value<cpu::CpuMath>(UnaryOp::clamp, int32_t(-9), UnaryParams{-2.5, 3.5}) == -2);
+  CHECK(unary_int_value<cpu::CpuMath>(UnaryOp::clamp, int32_t(9), UnaryParams{-2.5, 3.5}) == 3);
+  CHECK(unary_int_value<cpu::CpuMath>(UnaryOp::floor, int32_t(9), none) == 9);
+  // the CPU kernel refuses the others before its loop (as the CUDA one does)
+  Tensor xi = from_vector(std::vector<double>{1, 2}, {2}).to(DType::i32), yi = empty({2}, DType::i32);
+  CHECK_THROWS_WITH_SUBSTR(backend(Device::cpu()).unary(UnaryOp::exp, xi, yi, none),
+                           "unary op is not defined for integer tensors");
+}
+
+TEST_CASE("the shared binary formulas: result types, NaN rules and integer powers") {
+  static_assert(std::is_same_v<BinaryResult<BinaryOp::lt, float>, bool>);
+  static_assert(std::is_same_v<BinaryResult<BinaryOp::add, int32_t>, int32_t>);
+  static_assert(binary_undefined_for<BinaryOp::sub, bool> && !binary_undefined_for<BinaryOp::add, bool>);
+  CHECK(std::isnan(binary_value<BinaryOp::maximum, cpu::CpuMath>(NAN, 1.0f)));
+  CHECK(std::isnan(binary_value<BinaryOp::minimum, cpu::CpuMath>(NAN, 1.0f)));
+  CHECK(binary_value<BinaryOp::maximum, cpu::CpuMath>(-1.0, 2.0) == 2.0);
+  CHECK(binary_value<BinaryOp::pow, cpu::CpuMath>(int32_t(3), int32_t(3)) == 27);
+  CHECK(binary_value<BinaryOp::pow, cpu::CpuMath>(int64_t(2), int64_t(40)) == (int64_t(1) << 40));
+  CHECK(binary_value<BinaryOp::pow, cpu::CpuMath>(int32_t(2), int32_t(-1)) == 0);  // 0.5 truncates
+  CHECK(binary_value<BinaryOp::logical_and, cpu::CpuMath>(2, 0) == false);
+  CHECK(binary_value<BinaryOp::logical_or, cpu::CpuMath>(2, 0) == true);
+  BinaryOp seen = BinaryOp::add;
+  with_binary_op(BinaryOp::ge, [&](auto c) { seen = decltype(c)::value; });
+  CHECK(seen == BinaryOp::ge);
+  CHECK_THROWS_WITH_SUBSTR(with_binary_op(static_cast<BinaryOp>(99), [](auto) {}), "unknown op code 99");
 }

@@ -2,6 +2,7 @@
 // on transposed and expanded views (no copies), against a naive triple loop; gradients; errors.
 #include "tensor/backend.h"
 #include "tensor/cpu/sgemm.h"
+#include "tensor/gemm_layout.h"
 #include "tests/helpers.h"
 
 using namespace iris;
@@ -110,8 +111,8 @@ TEST_CASE("matmul, bmm and linear gradients") {
 TEST_CASE("linear's f32 backward (weight and bias gradients in one pass over dY) matches f64") {
   // f32 takes the fused gemm_row_sums path on CPUs with the packed kernel, f64 the gemm + sum path;
   // rows from 1 to past the K split (the weight gradient's K is the row count).
-  CHECK(backend(Device::cpu()).has_gemm_row_sums(DType::f32) == cpu::packed_sgemm_available());
-  CHECK_FALSE(backend(Device::cpu()).has_gemm_row_sums(DType::f64));
+  CHECK(backend(Device::cpu()).supports(Kernel::gemm_row_sums, DType::f32) == cpu::packed_sgemm_available());
+  CHECK_FALSE(backend(Device::cpu()).supports(Kernel::gemm_row_sums, DType::f64));
   for (int64_t rows : {1, 7, 300, 5000}) {
     CAPTURE(rows);
     Tensor x = randn64({rows, 24}, 11, false), w = randn64({10, 24}, 12, false), b = randn64({10}, 13, false),
@@ -144,4 +145,60 @@ TEST_CASE("matmul errors") {
   // empty products
   CHECK(matmul(ones({0, 3}), ones({3, 4})).shape() == Shape{0, 4});
   CHECK(matmul(ones({2, 0}), ones({0, 4})).to_vector<float>() == std::vector<float>(8, 0.0f));
+}
+
+// ---- tensor/gemm_layout.h: how both devices' gemm (and matmul) read an operand in place ----------
+
+TEST_CASE("gemm layouts: row- and column-major from strides, size-1 dims, and what no layout reads") {
+  GemmLayout l{};
+  REQUIRE(find_gemm_layout(4, 3, 3, 1, l));  // contiguous [4, 3]
+  CHECK(l.row_major);
+  CHECK(l.ld == 3);
+  REQUIRE(find_gemm_layout(4, 3, 1, 4, l));  // the transpose of a contiguous [3, 4]
+  CHECK_FALSE(l.row_major);
+  CHECK(l.ld == 4);
+  REQUIRE(find_gemm_layout(4, 3, 8, 1, l));  // rows padded to 8 (a slice of wider rows)
+  CHECK(l.ld == 8);
+  // a single row or column: its stride means nothing, and the leading dimension is kept valid
+  REQUIRE(find_gemm_layout(1, 5, 0, 1, l));
+  CHECK(l.row_major);
+  CHECK(l.ld == 5);
+  REQUIRE(find_gemm_layout(5, 1, 7, 3, l));
+  CHECK(l.row_major);
+  CHECK(l.ld == 7);
+  CHECK_FALSE(find_gemm_layout(4, 3, 6, 2, l));  // every other column
+  CHECK_FALSE(find_gemm_layout(4, 3, 2, 1, l));  // overlapping rows
+  CHECK_THROWS_WITH_SUBSTR(gemm_layout(4, 3, 6, 2, "b"),
+                           "operand b [4, 3] with strides (6, 2) is neither row- nor column-major");
+  const RowColStrides rc = row_col_strides(GemmLayout{false, 9});
+  CHECK(rc.rs == 1);
+  CHECK(rc.cs == 9);
+
+  // a problem's sizes and batch strides; a batch of one reads only matrix 0 (stride 0)
+  Tensor a = randn({2, 4, 3}), b = randn({3, 5}).expand({2, 3, 5});
+  const GemmProblem g = gemm_problem(a, b);
+  CHECK(g.batch == 2);
+  CHECK(g.M == 4);
+  CHECK(g.K == 3);
+  CHECK(g.N == 5);
+  CHECK(g.batch_stride_a == 12);
+  CHECK(g.batch_stride_b == 0);  // broadcast
+  CHECK(g.layout_a().row_major);
+  CHECK(gemm_problem(randn({1, 4, 3}), randn({1, 3, 5})).batch_stride_a == 0);
+  // matmul copies exactly the operands gemm_layout refuses, so strided views still multiply right
+  Tensor wide = randn64({4, 6}, 3, false), right = randn64({3, 2}, 4, false);
+  Tensor every_other = wide.slice(1, 0, 6, 2);  // [4, 3], strides (6, 2)
+  CHECK_CLOSE(matmul(every_other, right), reference_matmul(every_other.contiguous(), right), 1e-12, 1e-12);
+}
+
+TEST_CASE("Backend::supports: the CPU's optional kernels") {
+  Backend& cpu = backend(Device::cpu());
+  CHECK(cpu.supports(Kernel::gemm_row_sums, DType::f32) == cpu::packed_sgemm_available());
+  CHECK_FALSE(cpu.supports(Kernel::gemm_row_sums, DType::f64));
+  CHECK_FALSE(cpu.supports(Kernel::gemm_row_sums, DType::i32));
+  for (DType dt : {DType::f32, DType::f64, DType::bf16}) {
+    CHECK(cpu.supports(Kernel::attention_views, dt));
+    CHECK(cpu.supports(Kernel::depthwise_conv2d_nhwc, dt));
+  }
+  CHECK_FALSE(cpu.supports(Kernel::attention_views, DType::i64));
 }

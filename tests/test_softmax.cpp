@@ -1,6 +1,7 @@
 // softmax / log_softmax: forward against a naive loop over every dim (rows and column blocks of the
 // kernel, the parallel path), gradients by finite differences, non-contiguous inputs, f32, extreme
 // values (+-1e4, -inf), 0-d / size-1 / empty tensors, and the error paths.
+#include "tensor/softmax_norm_geometry.h"
 #include "tests/helpers.h"
 
 using namespace iris;
@@ -162,4 +163,39 @@ TEST_CASE("softmax errors") {
   CHECK_THROWS_WITH_SUBSTR(softmax(arange(4), 0), "needs a floating tensor");
   CHECK_THROWS_WITH_SUBSTR(log_softmax(Tensor(), 0), "undefined");
   CHECK_THROWS_WITH_SUBSTR(softmax(x.to(DType::bf16), 0), "f32 or f64");
+}
+
+// ---- tensor/softmax_norm_geometry.h: the row geometry both devices' kernels use ---------------------
+
+TEST_CASE("softmax geometry: [outer, D, inner] around the dim, and every row's start visits each element once") {
+  Tensor x = empty({2, 3, 4, 5});
+  for (int dim = 0; dim < 4; ++dim) {
+    CAPTURE(dim);
+    const SoftmaxGeometry g = softmax_geometry(x, dim);
+    CHECK(g.outer * g.D * g.inner == x.numel());
+    CHECK(g.D == x.shape()[dim]);
+    CHECK(g.rows() * g.D == x.numel());
+    std::vector<int> hits(x.numel(), 0);
+    for (int64_t r = 0; r < g.rows(); ++r)
+      for (int64_t d = 0; d < g.D; ++d) ++hits[g.row_start(r) + d * g.inner];
+    CHECK(std::count(hits.begin(), hits.end(), 1) == x.numel());
+  }
+  const SoftmaxGeometry last = softmax_geometry(x, 3);
+  CHECK(last.inner == 1);
+  CHECK(last.row_start(7) == 7 * 5);  // innermost: rows are adjacent runs of D
+  const SoftmaxGeometry scalar = softmax_geometry(empty({}), 0);
+  CHECK(scalar.rows() == 1);
+  CHECK(scalar.D == 1);
+}
+
+TEST_CASE("layer norm's row chunks cover the rows in order, whatever the chunk count") {
+  for (int64_t R : {1, 7, 300, 1000}) {
+    for (int64_t chunks : {int64_t(1), int64_t(3), std::min<int64_t>(R, 64)}) {
+      CAPTURE(R);
+      CAPTURE(chunks);
+      CHECK(chunk_first_row(R, chunks, 0) == 0);
+      CHECK(chunk_first_row(R, chunks, chunks) == R);
+      for (int64_t c = 0; c < chunks; ++c) CHECK(chunk_first_row(R, chunks, c) <= chunk_first_row(R, chunks, c + 1));
+    }
+  }
 }

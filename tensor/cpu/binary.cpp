@@ -1,36 +1,18 @@
 // CPU binary kernels (arithmetic and predicates, operands already broadcast to the output's
-// shape) and where, through strided_loop; scalar-operand runs get their own loops.
-#include <cmath>
-
+// shape) and where, through strided_loop; scalar-operand runs get their own loops. The formulas are
+// tensor/elementwise_formulas.h's, shared with CUDA.
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/math.h"
+#include "tensor/elementwise_formulas.h"
 
 namespace iris::cpu {
 
 namespace {
 
 template <BinaryOp Op, class T>
-inline auto binary_value(T a, T b) {
-  if constexpr (Op == BinaryOp::add) return static_cast<T>(a + b);
-  else if constexpr (Op == BinaryOp::sub) return static_cast<T>(a - b);
-  else if constexpr (Op == BinaryOp::mul) return static_cast<T>(a * b);
-  else if constexpr (Op == BinaryOp::div) return static_cast<T>(a / b);
-  else if constexpr (Op == BinaryOp::pow) return static_cast<T>(std::pow(a, b));
-  else if constexpr (Op == BinaryOp::maximum) return (a != a || a > b) ? a : b;  // NaN propagates
-  else if constexpr (Op == BinaryOp::minimum) return (a != a || a < b) ? a : b;
-  else if constexpr (Op == BinaryOp::eq) return a == b;
-  else if constexpr (Op == BinaryOp::ne) return a != b;
-  else if constexpr (Op == BinaryOp::lt) return a < b;
-  else if constexpr (Op == BinaryOp::le) return a <= b;
-  else if constexpr (Op == BinaryOp::gt) return a > b;
-  else if constexpr (Op == BinaryOp::ge) return a >= b;
-  else if constexpr (Op == BinaryOp::logical_and) return a != T(0) && b != T(0);
-  else return a != T(0) || b != T(0);
-}
-
-template <BinaryOp Op, class T>
 void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out) {
-  using R = std::conditional_t<(Op >= BinaryOp::eq), bool, T>;
+  using R = BinaryResult<Op, T>;
   const T* ap = static_cast<const T*>(a.raw_data());
   const T* bp = static_cast<const T*>(b.raw_data());
   R* op = static_cast<R*>(out.raw_data());
@@ -44,33 +26,20 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out) {
                     // accumulation, element i onto element i), which vector lanes keep correct.
                     if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
 #pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, T>(x0[i], x1[i]);
+                      for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, CpuMath, T>(x0[i], x1[i]);
                     } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
                       const T s = x1[0];
 #pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, T>(x0[i], s);
+                      for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, CpuMath, T>(x0[i], s);
                     } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
                       const T s = x0[0];
 #pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, T>(s, x1[i]);
+                      for (int64_t i = 0; i < n; ++i) y[i] = binary_value<Op, CpuMath, T>(s, x1[i]);
                     } else {
                       for (int64_t i = 0; i < n; ++i)
-                        y[i * st[0]] = binary_value<Op, T>(x0[i * st[1]], x1[i * st[2]]);
+                        y[i * st[0]] = binary_value<Op, CpuMath, T>(x0[i * st[1]], x1[i * st[2]]);
                     }
                   });
-}
-
-template <class F>
-void with_binary_op(BinaryOp op, F&& f) {
-#define IRIS_BINARY_CASE(name) \
-  case BinaryOp::name: f(std::integral_constant<BinaryOp, BinaryOp::name>{}); return;
-  switch (op) {
-    IRIS_BINARY_CASE(add) IRIS_BINARY_CASE(sub) IRIS_BINARY_CASE(mul) IRIS_BINARY_CASE(div)
-    IRIS_BINARY_CASE(pow) IRIS_BINARY_CASE(maximum) IRIS_BINARY_CASE(minimum) IRIS_BINARY_CASE(eq)
-    IRIS_BINARY_CASE(ne) IRIS_BINARY_CASE(lt) IRIS_BINARY_CASE(le) IRIS_BINARY_CASE(gt) IRIS_BINARY_CASE(ge)
-    IRIS_BINARY_CASE(logical_and) IRIS_BINARY_CASE(logical_or)
-  }
-#undef IRIS_BINARY_CASE
 }
 
 }  // namespace
@@ -81,8 +50,8 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Ten
     using T = decltype(z);
     with_binary_op(op, [&](auto op_const) {
       constexpr BinaryOp Op = decltype(op_const)::value;
-      if constexpr (std::is_same_v<T, bool> && (Op == BinaryOp::sub || Op == BinaryOp::div || Op == BinaryOp::pow)) {
-        throw Error("binary: sub, div and pow are not defined for bool tensors; convert with .to(DType::f32)");
+      if constexpr (binary_undefined_for<Op, T>) {
+        throw Error(kBinaryBoolError);
       } else {
         binary_loop<Op, T>(a, b, out);
       }

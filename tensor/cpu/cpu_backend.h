@@ -8,6 +8,7 @@ namespace iris::cpu {
 
 class CpuBackend final : public Backend {
  public:
+  bool supports(Kernel k, DType dt) const override;  // gemm.cpp
   void copy(const Tensor& src, const Tensor& dst) override;
   void fill(const Tensor& dst, double value) override;
   void unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryParams p) override;
@@ -17,19 +18,16 @@ class CpuBackend final : public Backend {
   void reduce(ReduceOp op, const Tensor& x, uint32_t dim_mask, const Tensor& out) override;
   void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias = Tensor()) override;
   bool gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& sums) override;
-  bool has_gemm_row_sums(DType dt) const override;
   void softmax(const Tensor& x, int dim, bool log, const Tensor& out) override;
   void softmax_backward(const Tensor& y, const Tensor& grad_out, int dim, bool log, const Tensor& grad_in) override;
   void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y, const Tensor& mean, const Tensor& rstd) override;
   void layer_norm_backward(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd, const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias) override;
-  bool attention_takes_views() const override { return true; }
   void attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal, const Tensor& out, const Tensor& lse) override;
   void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse, const Tensor& grad_out, double scale, bool causal, const Tensor& grad_q, const Tensor& grad_k, const Tensor& grad_v) override;
   void im2col(const Tensor& x, const Conv2dGeometry& g, const Tensor& cols) override;
   void col2im(const Tensor& cols, const Conv2dGeometry& g, const Tensor& grad_x) override;
   void depthwise_conv2d(const Tensor& x, const Tensor& w, const Conv2dGeometry& g, const Tensor& out) override;
   void depthwise_conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w, const Conv2dGeometry& g, const Tensor& grad_x, const Tensor& grad_w) override;
-  bool has_depthwise_nhwc() const override { return true; }
   void depthwise_conv2d_nhwc(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t ph, int64_t pw, const Tensor& out) override;
   void depthwise_conv2d_nhwc_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w, int64_t ph, int64_t pw, const Tensor& grad_x, const Tensor& grad_w, const Tensor& grad_bias) override;
   void max_pool2d(const Tensor& x, const Pool2dGeometry& g, const Tensor& out, const Tensor& indices) override;

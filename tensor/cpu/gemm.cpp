@@ -11,6 +11,7 @@
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/sgemm.h"
 #include "tensor/cpu/sgemm_bf16.h"
+#include "tensor/gemm_layout.h"
 
 namespace iris::cpu {
 
@@ -21,36 +22,12 @@ using MatMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic,
 template <class T>
 using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
-// The layout of one operand matrix [rows, cols] with strides (rs, cs): row-major when cs == 1.
-struct Layout {
-  bool row_major;
-  int64_t ld;
-};
-Layout layout_of(int64_t rows, int64_t cols, int64_t rs, int64_t cs, const char* which) {
-  if (cs == 1 || cols == 1) {
-    int64_t ld = rows == 1 ? cols : rs;
-    if (ld >= cols) return {true, ld};
-  }
-  if (rs == 1 || rows == 1) {
-    int64_t ld = cols == 1 ? rows : cs;
-    if (ld >= rows) return {false, ld};
-  }
-  throw Error(cat_str("gemm: operand ", which, " [", rows, ", ", cols, "] with strides (", rs, ", ", cs,
-                      ") is neither row- nor column-major; call contiguous() first"));
-}
-
-// (row stride, column stride) of an operand matrix, as the packed GEMM takes it.
-struct RowCol {
-  int64_t rs, cs;
-};
-RowCol row_col(const Layout& l) { return l.row_major ? RowCol{l.ld, 1} : RowCol{1, l.ld}; }
-
 // Threads for one product of flops multiply-adds: all of them past 2^18 (below, the team costs more).
 int product_threads(int64_t flops) { return flops < (int64_t(1) << 18) ? 1 : num_threads(); }
 
 template <class T, int OA, int OB>
-void gemm_one(const T* a, Layout la, const T* b, Layout lb, T* c, int64_t M, int64_t N, int64_t K, T alpha, T beta,
-              const T* bias) {
+void gemm_one(const T* a, GemmLayout la, const T* b, GemmLayout lb, T* c, int64_t M, int64_t N, int64_t K, T alpha,
+              T beta, const T* bias) {
   MatMap<T, OA> A(a, M, K, Eigen::OuterStride<>(la.ld));
   MatMap<T, OB> B(b, K, N, Eigen::OuterStride<>(lb.ld));
   OutMap<T> C(c, M, N);
@@ -61,7 +38,8 @@ void gemm_one(const T* a, Layout la, const T* b, Layout lb, T* c, int64_t M, int
 
 template <class T>
 void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_d, double beta_d, const Tensor& bias_t) {
-  const int64_t batch = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  const GemmProblem g = gemm_problem(a, b);
+  const int64_t batch = g.batch, M = g.M, K = g.K, N = g.N;
   if (M == 0 || N == 0) return;
   const T alpha = static_cast<T>(alpha_d), beta = static_cast<T>(beta_d);
   T* cp = c.data<T>();
@@ -70,14 +48,13 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
     for (int64_t i = 0; i < batch * M * N; ++i) cp[i] = (beta == T(0) ? T(0) : beta * cp[i]) + (bias ? bias[i % N] : T(0));
     return;
   }
-  Layout la = layout_of(M, K, a.strides()[1], a.strides()[2], "a");
-  Layout lb = layout_of(K, N, b.strides()[1], b.strides()[2], "b");
+  const GemmLayout la = g.layout_a(), lb = g.layout_b();
   const T* ap = a.data<T>();
   const T* bp = b.data<T>();
-  const int64_t sa = a.strides()[0], sb = b.strides()[0];
+  const int64_t sa = g.batch_stride_a, sb = g.batch_stride_b;
 
   const bool packed = std::is_same_v<T, float> && packed_sgemm_available();
-  const RowCol ra = row_col(la), rb = row_col(lb);  // for the packed path
+  const RowColStrides ra = row_col_strides(la), rb = row_col_strides(lb);  // for the packed path
   auto run = [&](int64_t i, int threads) {
     const T* ai = ap + i * sa;
     const T* bi = bp + i * sb;
@@ -109,16 +86,16 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& c, double alpha_
 
 // Autocast's bf16 x bf16 -> f32 product on the AVX512_BF16 kernel (sgemm_bf16.h); batches as above.
 void gemm_bf16(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta, const Tensor& bias_t) {
-  const int64_t batch = a.shape()[0], M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  const GemmProblem g = gemm_problem(a, b);
+  const int64_t batch = g.batch, M = g.M, K = g.K, N = g.N;
   if (M == 0 || N == 0) return;
-  const RowCol ra = row_col(layout_of(M, K, a.strides()[1], a.strides()[2], "a"));
-  const RowCol rb = row_col(layout_of(K, N, b.strides()[1], b.strides()[2], "b"));
+  const RowColStrides ra = row_col_strides(g.layout_a()), rb = row_col_strides(g.layout_b());
   const uint16_t* ap = static_cast<const uint16_t*>(a.raw_data());
   const uint16_t* bp = static_cast<const uint16_t*>(b.raw_data());
   float* cp = c.data<float>();
   const float* bias = bias_t.defined() ? bias_t.data<float>() : nullptr;
   auto run = [&](int64_t i, int threads) {
-    packed_gemm_bf16(M, N, K, static_cast<float>(alpha), ap + i * a.strides()[0], ra.rs, ra.cs, bp + i * b.strides()[0],
+    packed_gemm_bf16(M, N, K, static_cast<float>(alpha), ap + i * g.batch_stride_a, ra.rs, ra.cs, bp + i * g.batch_stride_b,
                      rb.rs, rb.cs, static_cast<float>(beta), cp + i * M * N, N, threads, bias);
   };
   const int64_t flops = M * N * K;
@@ -145,16 +122,26 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& c, double 
   dispatch_float(c.dtype(), "matmul", [&](auto z) { gemm_typed<decltype(z)>(a, b, c, alpha, beta, bias); });
 }
 
-// f32 on the packed path only (the row sums ride on its A blocks); f64 and Eigen decline.
-bool CpuBackend::has_gemm_row_sums(DType dt) const { return dt == DType::f32 && packed_sgemm_available(); }
+// The CPU's optional kernels (answered here, beside the one whose answer depends on the CPU):
+// gemm_row_sums in f32 on the packed path only (the row sums ride on its A blocks; f64 and Eigen
+// decline); attention reads views, and channels-last depthwise exists, for every floating dtype the
+// ops hand them (the kernels themselves reject the dtypes they lack, as every CPU kernel does).
+bool CpuBackend::supports(Kernel k, DType dt) const {
+  switch (k) {
+    case Kernel::gemm_row_sums: return dt == DType::f32 && packed_sgemm_available();
+    case Kernel::attention_views: return is_floating(dt);
+    case Kernel::depthwise_conv2d_nhwc: return is_floating(dt);
+  }
+  return false;
+}
 
 bool CpuBackend::gemm_row_sums(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& sums) {
   IRIS_ASSERT(a.dim() == 3 && b.dim() == 3 && c.dim() == 3 && c.is_contiguous() && sums.is_contiguous());
-  if (!has_gemm_row_sums(c.dtype()) || a.shape()[0] != 1) return false;
-  const int64_t M = a.shape()[1], K = a.shape()[2], N = b.shape()[2];
+  if (!supports(Kernel::gemm_row_sums, c.dtype()) || a.shape()[0] != 1) return false;
+  const GemmProblem g = gemm_problem(a, b);
+  const int64_t M = g.M, K = g.K, N = g.N;
   IRIS_ASSERT(sums.numel() == M && sums.dtype() == DType::f32);
-  const RowCol ra = row_col(layout_of(M, K, a.strides()[1], a.strides()[2], "a"));
-  const RowCol rb = row_col(layout_of(K, N, b.strides()[1], b.strides()[2], "b"));
+  const RowColStrides ra = row_col_strides(g.layout_a()), rb = row_col_strides(g.layout_b());
   packed_sgemm(M, N, K, 1.0f, a.data<float>(), ra.rs, ra.cs, b.data<float>(), rb.rs, rb.cs, 0.0f, c.data<float>(), N,
                product_threads(M * N * K), nullptr, sums.data<float>());
   return true;

@@ -1,5 +1,6 @@
-// Scalar math for the CPU kernels: each UnaryOp's value and derivative, written once for float and
-// double. The CUDA kernels mirror these formulas (cuda/elementwise.cu); keep the two in step.
+// Scalar math for the CPU kernels: the fast f32 exp and erf that keep loops vectorised, a vectorised
+// row max, and CpuMath, the CPU's side of the elementwise formulas shared with CUDA
+// (tensor/elementwise_formulas.h). Leaves out the formulas themselves and the loops.
 #pragma once
 
 #include <cmath>
@@ -7,7 +8,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "tensor/backend.h"
+#include "tensor/host_device.h"
 
 namespace iris::cpu {
 
@@ -82,112 +83,26 @@ __attribute__((always_inline)) inline T row_max(const T* x, int64_t n) {
   return m;
 }
 
-template <class T>
-inline T sigmoid_of(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  T e = std::exp(x);
-  return e / (T(1) + e);
-}
-
-// f(x) for floating T.
-template <class T>
-__attribute__((always_inline)) inline T unary_value(UnaryOp op, T x, const UnaryParams& p) {
-  constexpr T kInvSqrt2 = T(0.70710678118654752440);
-  constexpr T kSqrt2OverPi = T(0.79788456080286535588);
-  switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::abs: return std::abs(x);
-    case UnaryOp::sign: return T((x > T(0)) - (x < T(0)));
-    case UnaryOp::square: return x * x;
-    case UnaryOp::reciprocal: return T(1) / x;
-    case UnaryOp::exp: return std::exp(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::log1p: return std::log1p(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::rsqrt: return T(1) / std::sqrt(x);
-    case UnaryOp::sin: return std::sin(x);
-    case UnaryOp::cos: return std::cos(x);
-    case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::sigmoid: return sigmoid_of(x);
-    case UnaryOp::relu: return x > T(0) ? x : T(0);
-    case UnaryOp::gelu: return T(0.5) * x * (T(1) + kernel_erf(x * kInvSqrt2));
-    case UnaryOp::gelu_tanh:
-      return T(0.5) * x * (T(1) + std::tanh(kSqrt2OverPi * (x + T(0.044715) * x * x * x)));
-    case UnaryOp::quick_gelu: return x * sigmoid_of(T(1.702) * x);
-    case UnaryOp::silu: return x * sigmoid_of(x);
-    case UnaryOp::erf: return std::erf(x);
-    case UnaryOp::floor: return std::floor(x);
-    case UnaryOp::ceil: return std::ceil(x);
-    case UnaryOp::round: return std::nearbyint(x);  // half to even, as PyTorch
-    case UnaryOp::logical_not: return T(x == T(0));
-    case UnaryOp::leaky_relu: return x > T(0) ? x : x * T(p.a);
-    case UnaryOp::softplus: {
-      T bx = T(p.a) * x;
-      return bx > T(p.b) ? x : std::log1p(std::exp(bx)) / T(p.a);
-    }
-    case UnaryOp::clamp: {
-      T lo = T(p.a), hi = T(p.b);
-      if (std::isnan(x)) return x;
-      return x < lo ? lo : (x > hi ? hi : x);
-    }
-    case UnaryOp::pow_scalar: return p.a == 2.0 ? x * x : T(std::pow(x, T(p.a)));
-    case UnaryOp::affine: return x * T(p.a) + T(p.b);
-  }
-  return x;
-}
-
-// f'(x) for floating T; y = f(x) where the op's backward reads it.
-template <class T>
-__attribute__((always_inline)) inline T unary_derivative(UnaryOp op, T x, T y, const UnaryParams& p) {
-  constexpr T kInvSqrt2 = T(0.70710678118654752440);
-  constexpr T kInvSqrt2Pi = T(0.39894228040143267794);
-  constexpr T kSqrt2OverPi = T(0.79788456080286535588);
-  constexpr T kTwoOverSqrtPi = T(1.12837916709551257390);
-  switch (op) {
-    case UnaryOp::neg: return T(-1);
-    case UnaryOp::abs: return T((x > T(0)) - (x < T(0)));
-    case UnaryOp::square: return T(2) * x;
-    case UnaryOp::reciprocal: return -y * y;
-    case UnaryOp::exp: return y;
-    case UnaryOp::log: return T(1) / x;
-    case UnaryOp::log1p: return T(1) / (T(1) + x);
-    case UnaryOp::sqrt: return T(0.5) / y;
-    case UnaryOp::rsqrt: return T(-0.5) * y * y * y;
-    case UnaryOp::sin: return std::cos(x);
-    case UnaryOp::cos: return -std::sin(x);
-    case UnaryOp::tanh: return T(1) - y * y;
-    case UnaryOp::sigmoid: return y * (T(1) - y);
-    case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::gelu: {
-      T cdf = T(0.5) * (T(1) + kernel_erf(x * kInvSqrt2));
-      return cdf + x * kInvSqrt2Pi * kernel_exp(T(-0.5) * x * x);
-    }
-    case UnaryOp::gelu_tanh: {
-      T inner = kSqrt2OverPi * (x + T(0.044715) * x * x * x);
-      T t = std::tanh(inner);
-      T dinner = kSqrt2OverPi * (T(1) + T(3) * T(0.044715) * x * x);
-      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * dinner;
-    }
-    case UnaryOp::quick_gelu: {
-      T s = sigmoid_of(T(1.702) * x);
-      return s + T(1.702) * x * s * (T(1) - s);
-    }
-    case UnaryOp::silu: {
-      T s = sigmoid_of(x);
-      return s * (T(1) + x * (T(1) - s));
-    }
-    case UnaryOp::erf: return kTwoOverSqrtPi * std::exp(-x * x);
-    case UnaryOp::leaky_relu: return x > T(0) ? T(1) : T(p.a);
-    case UnaryOp::softplus: {
-      T bx = T(p.a) * x;
-      return bx > T(p.b) ? T(1) : sigmoid_of(bx);
-    }
-    case UnaryOp::clamp: return (x >= T(p.a) && x <= T(p.b)) ? T(1) : T(0);
-    case UnaryOp::pow_scalar:
-      return p.a == 0.0 ? T(0) : T(p.a) * T(std::pow(x, T(p.a - 1.0)));
-    case UnaryOp::affine: return T(p.a);
-    default: return T(0);  // sign, floor, ceil, round, logical_not: no gradient
-  }
-}
+// The scalar math the shared elementwise formulas (tensor/elementwise_formulas.h) use on the CPU:
+// the C++ library, except GELU's erf and exp, which take the fast f32 forms above.
+struct CpuMath {
+  template <class T> static IRIS_FORCE_INLINE T abs(T x) { return std::abs(x); }
+  template <class T> static IRIS_FORCE_INLINE T exp(T x) { return std::exp(x); }
+  template <class T> static IRIS_FORCE_INLINE T log(T x) { return std::log(x); }
+  template <class T> static IRIS_FORCE_INLINE T log1p(T x) { return std::log1p(x); }
+  template <class T> static IRIS_FORCE_INLINE T sqrt(T x) { return std::sqrt(x); }
+  template <class T> static IRIS_FORCE_INLINE T sin(T x) { return std::sin(x); }
+  template <class T> static IRIS_FORCE_INLINE T cos(T x) { return std::cos(x); }
+  template <class T> static IRIS_FORCE_INLINE T tanh(T x) { return std::tanh(x); }
+  template <class T> static IRIS_FORCE_INLINE T erf(T x) { return std::erf(x); }
+  template <class T> static IRIS_FORCE_INLINE T floor(T x) { return std::floor(x); }
+  template <class T> static IRIS_FORCE_INLINE T ceil(T x) { return std::ceil(x); }
+  template <class T> static IRIS_FORCE_INLINE T rint(T x) { return std::nearbyint(x); }
+  template <class T> static IRIS_FORCE_INLINE bool isnan(T x) { return std::isnan(x); }
+  template <class T> static IRIS_FORCE_INLINE T pow(T x, T y) { return std::pow(x, y); }
+  static IRIS_FORCE_INLINE double integer_pow(double a, double b) { return std::pow(a, b); }
+  template <class T> static IRIS_FORCE_INLINE T gelu_erf(T x) { return kernel_erf(x); }
+  template <class T> static IRIS_FORCE_INLINE T gelu_exp(T x) { return kernel_exp(x); }
+};
 
 }  // namespace iris::cpu

@@ -9,25 +9,11 @@
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/math.h"
+#include "tensor/softmax_norm_geometry.h"
 
 namespace iris::cpu {
 
 namespace {
-
-// x viewed as [outer, D, inner] around `dim` (a 0-d tensor is one row of one element).
-struct SoftmaxGeometry {
-  int64_t outer = 1, D = 1, inner = 1;
-};
-
-SoftmaxGeometry softmax_geometry(const Tensor& x, int dim) {
-  SoftmaxGeometry g;
-  if (x.dim() == 0) return g;
-  IRIS_ASSERT(dim >= 0 && dim < x.dim());
-  for (int i = 0; i < dim; ++i) g.outer *= x.shape()[i];
-  g.D = x.shape()[dim];
-  for (int i = dim + 1; i < x.dim(); ++i) g.inner *= x.shape()[i];
-  return g;
-}
 
 // Columns processed together when the softmax dim is not the innermost one.
 constexpr int64_t kColumnBlock = 64;
@@ -39,7 +25,7 @@ template <class RowFn, class BlockFn>
 void for_each_softmax_task(const SoftmaxGeometry& g, RowFn&& row_fn, BlockFn&& block_fn) {
   if (g.inner == 1) {
     parallel_for(g.outer, 4 * g.D, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) row_fn(r * g.D);
+      for (int64_t r = r0; r < r1; ++r) row_fn(r * g.D);  // row_start(r) when inner == 1
     });
     return;
   }
@@ -48,7 +34,7 @@ void for_each_softmax_task(const SoftmaxGeometry& g, RowFn&& row_fn, BlockFn&& b
     for (int64_t t = t0; t < t1; ++t) {
       int64_t o = t / blocks_per_outer, c0 = (t % blocks_per_outer) * kColumnBlock;
       int64_t count = std::min(kColumnBlock, g.inner - c0);
-      block_fn(o * g.D * g.inner + c0, count);
+      block_fn(g.row_start(o * g.inner + c0), count);
     }
   });
 }
@@ -242,7 +228,7 @@ void layer_norm_backward_typed(const Tensor& grad_y, const Tensor& x, const Tens
     for (int64_t c = c0; c < c1; ++c) {
       T* pw = want_w ? partial_w.data() + c * D : nullptr;
       T* pb = want_b ? partial_b.data() + c * D : nullptr;
-      for (int64_t r = R * c / chunks; r < R * (c + 1) / chunks; ++r) {
+      for (int64_t r = chunk_first_row(R, chunks, c); r < chunk_first_row(R, chunks, c + 1); ++r) {
         const T* gr = gp + r * D;
         const T* xr = xp + r * D;
         const T m = mp[r], s = rp[r];
