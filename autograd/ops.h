@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "tensor/grad_mode.h"
 #include "tensor/tensor.h"
 
 namespace iris {
