@@ -168,6 +168,32 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   return matmul(weights, v);
 }
 
+// ---- the multi-head layout ----------------------------------------------------------------------
+
+Tensor split_heads(const Tensor& x, int64_t heads) {
+  IRIS_CHECK(x.defined() && x.dim() == 3, "split_heads: expects tokens [B, N, H * D], got ",
+             x.defined() ? shape_str(x.shape()) : std::string("an undefined tensor"));
+  IRIS_CHECK(heads > 0 && x.shape()[2] % heads == 0, "split_heads: the last dim of ", shape_str(x.shape()),
+             " is not divisible by ", heads, " heads");
+  const int64_t B = x.shape()[0], N = x.shape()[1];
+  return x.reshape({B, N, heads, x.shape()[2] / heads}).permute({0, 2, 1, 3});  // [B, H, N, D]
+}
+
+Tensor merge_heads(const Tensor& x) {
+  IRIS_CHECK(x.defined() && x.dim() == 4, "merge_heads: expects heads [B, H, N, D], got ",
+             x.defined() ? shape_str(x.shape()) : std::string("an undefined tensor"));
+  const int64_t B = x.shape()[0], H = x.shape()[1], N = x.shape()[2], D = x.shape()[3];
+  return x.transpose(1, 2).reshape({B, N, H * D});
+}
+
+std::array<Tensor, 3> split_packed_qkv(const Tensor& qkv, int64_t heads) {
+  const int64_t D = check_packed_qkv("split_packed_qkv", qkv, heads, "D", "heads", "head_dim");
+  const int64_t B = qkv.shape()[0], N = qkv.shape()[1];
+  // [B, N, 3D] -> [B, N, 3, H, D/H] -> [3, B, H, N, D/H]
+  Tensor t = qkv.reshape({B, N, 3, heads, D / heads}).permute({2, 0, 3, 1, 4});
+  return {t.select(0, 0), t.select(0, 1), t.select(0, 2)};
+}
+
 // ---- multi-head self-attention from a packed QKV projection -----------------------------------
 
 Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOptions& opts) {
@@ -175,10 +201,9 @@ Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOpt
   const int64_t D = check_packed_qkv(op, qkv, heads, "D", "heads", "head_dim");
   const int64_t B = qkv.shape()[0], N = qkv.shape()[1], hd = D / heads;
   if (!packed_fused(qkv, opts, hd)) {
-    // [B, N, 3D] -> [B, N, 3, H, hd] -> [3, B, H, N, hd]; attention per head; [B, H, N, hd] -> [B, N, D]
-    Tensor t = qkv.reshape({B, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
-    Tensor o = scaled_dot_product_attention(t.select(0, 0), t.select(0, 1), t.select(0, 2), opts);
-    return o.transpose(1, 2).reshape({B, N, D});
+    // [B, N, 3D] -> q, k, v [B, H, N, hd]; attention per head; [B, H, N, hd] -> [B, N, D]
+    std::array<Tensor, 3> t = split_packed_qkv(qkv, heads);
+    return merge_heads(scaled_dot_product_attention(t[0], t[1], t[2], opts));
   }
   IRIS_CHECK(std::isfinite(opts.scale), op, ": scale must be finite, got ", opts.scale);
   const double scale = opts.scale != 0.0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(hd));

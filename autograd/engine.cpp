@@ -1,4 +1,5 @@
-// The backward engine: grad mode (and the autocast flag beside it), recording nodes, and Tensor::backward.
+// The backward engine: the autocast flag, recording nodes, and Tensor::backward (grad mode's flag is
+// in tensor/grad_mode.cpp, since Tensor's in-place ops read it too).
 // backward() sorts the graph topologically once (iterative DFS, so deep graphs cannot overflow the
 // stack), then walks it from the output, summing the gradients that reach each node before running
 // it, so a tensor used several times (shared weights) gets the sum of all its uses. Nodes drop
@@ -8,21 +9,17 @@
 #include <unordered_set>
 
 #include "autograd/autocast.h"
-#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "tensor/backend.h"
 
 namespace iris {
 
-// ---- grad mode --------------------------------------------------------------------------
+// ---- autocast ---------------------------------------------------------------------------
 
 namespace {
-thread_local bool t_grad_mode = true;
 thread_local bool t_autocast = false;
 }
-bool grad_mode_enabled() { return t_grad_mode; }
-void set_grad_mode(bool enabled) { t_grad_mode = enabled; }
 bool autocast_enabled() { return t_autocast; }
 void set_autocast(bool enabled) { t_autocast = enabled; }
 

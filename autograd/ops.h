@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "tensor/grad_mode.h"
 #include "tensor/tensor.h"
 
 namespace iris {
@@ -231,6 +231,13 @@ Tensor packed_qkv_attention(const Tensor& qkv, int64_t heads, const AttentionOpt
 // gradient in one buffer (the composed form zero-fills three full-size buffers and adds them).
 Tensor packed_qkv_channel_attention(const Tensor& qkv, int64_t groups, const AttentionOptions& opts = {},
                                     std::array<int, 3> parts = {0, 1, 2});
+// The multi-head layout, written once for every attention (views where the strides allow, as
+// reshape does): split_heads [B, N, H * D] -> [B, H, N, D]; merge_heads [B, H, N, D] -> [B, N, H * D];
+// split_packed_qkv: a fused QKV projection [B, N, 3 * H * D] (timm's layout, [B, N, 3, H, D]) ->
+// {q, k, v}, each [B, H, N, D].
+Tensor split_heads(const Tensor& x, int64_t heads);
+Tensor merge_heads(const Tensor& x);
+std::array<Tensor, 3> split_packed_qkv(const Tensor& qkv, int64_t heads);
 
 // ---- losses as ops (autograd/losses.cpp) ---------------------------------------------------
 enum class Reduction { none, mean, sum };

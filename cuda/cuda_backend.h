@@ -13,10 +13,14 @@
 //   random.cu      Philox uniform / normal / randint (the same streams as the CPU)
 //   optim.cu       fused AdamW
 // Every kernel has a CPU twin and a test against it (tests/test_cuda_*.cpp).
-// Leaves out: bf16/f16 compute (storage only), multi-GPU, CUDA graphs.
+// Apps and tools ask for devices through tensor/device_query.h, which forwards to the runtime below.
+// Leaves out: f16 compute (bf16 computes only in gemm and attention, under autocast; elsewhere
+// bf16/f16 are storage), multi-GPU training (one device per thread: cuda:N), CUDA graphs.
 #pragma once
 
 #include "tensor/backend.h"
+
+#include <string>
 
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
@@ -65,7 +69,8 @@ class CudaBackend final : public Backend {
 
 // ---- runtime (runtime.cu) --------------------------------------------------------------------
 bool available();                 // a CUDA device is present and usable
-int device_count();
+int device_count();               // never throws (0 without a driver or a device)
+std::string device_name(int index);  // the driver's name for cuda:index; throws as set_device does
 void set_device(int index);       // selects the device for the calling thread (cuda:N)
 cudaStream_t stream();            // the stream every kernel of the current device runs on
 cublasHandle_t cublas();          // bound to stream()

@@ -240,6 +240,13 @@ CudaCachingAllocator& the_allocator() {
 int device_count() { return probe_devices().count; }
 bool available() { return device_count() > 0; }
 
+std::string device_name(int index) {
+  check_device_index(index);
+  cudaDeviceProp prop;
+  IRIS_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  return prop.name;
+}
+
 void set_device(int index) {
   check_device_index(index);
   IRIS_CUDA_CHECK(cudaSetDevice(index));

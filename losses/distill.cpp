@@ -7,6 +7,8 @@
 #include <cmath>
 #include <string>
 
+#include "autograd/ops.h"
+
 namespace iris::losses {
 
 namespace {
@@ -98,8 +100,8 @@ Tensor hidden_relation_loss(const Tensor& student_hidden, const Tensor& teacher_
   return row_soft_ce(matmul(s, s.transpose(-1, -2)) * scale_s, matmul(t, t.transpose(-1, -2)) * scale_t);
 }
 
-DistillTerms weight_distillation(const Tensor& s_logits, const models::MiniVitTrace& s, const Tensor& t_logits,
-                                 const models::MiniVitTrace& t, const DistillWeights& w,
+DistillTerms weight_distillation(const Tensor& s_logits, const LayerTrace& s, const Tensor& t_logits,
+                                 const LayerTrace& t, const DistillWeights& w,
                                  const std::vector<std::pair<int, int>>& layer_pairs) {
   IRIS_CHECK(s_logits.defined(), "weight_distillation: the student logits are undefined");
   TensorOptions opts{s_logits.dtype(), s_logits.device()};
@@ -114,7 +116,7 @@ DistillTerms weight_distillation(const Tensor& s_logits, const models::MiniVitTr
                s.hidden.size(), " and teacher ", t.hidden.size(), "; pass layer_pairs or forward_trace both models");
     for (size_t i = 0; i < s.hidden.size(); ++i) pairs.push_back({static_cast<int>(i), static_cast<int>(i)});
   }
-  auto check_layer = [](const models::MiniVitTrace& tr, int layer, const char* who, bool need_qkv) {
+  auto check_layer = [](const LayerTrace& tr, int layer, const char* who, bool need_qkv) {
     size_t n = need_qkv ? std::min({tr.q.size(), tr.k.size(), tr.v.size()}) : tr.hidden.size();
     IRIS_CHECK(layer >= 0 && static_cast<size_t>(layer) < n, "weight_distillation: ", who, " layer ", layer,
                " is not in the trace (", n, " layers); fill the trace with forward_trace");

@@ -6,7 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "models/minivit.h"
+#include "losses/layer_trace.h"
+#include "tensor/tensor.h"
 
 namespace iris::losses {
 
@@ -34,12 +35,12 @@ struct DistillWeights {
 // L = logit * softCE + attn * mean over layer pairs of qkv_relation + hidden * mean over layer pairs of
 // hidden_relation. layer_pairs: (student layer, teacher layer); empty = every layer paired with the same index.
 // The terms are the unweighted losses (0-d); a term whose weight is 0 is not computed and reads 0, so a
-// logit-only run may pass empty traces.
+// logit-only run may pass empty traces. s, t: the student's and teacher's layer traces (MiniViT fills them).
 struct DistillTerms {
   Tensor total, logit, attn, hidden;
 };
-DistillTerms weight_distillation(const Tensor& s_logits, const models::MiniVitTrace& s, const Tensor& t_logits,
-                                 const models::MiniVitTrace& t, const DistillWeights& w,
+DistillTerms weight_distillation(const Tensor& s_logits, const LayerTrace& s, const Tensor& t_logits,
+                                 const LayerTrace& t, const DistillWeights& w,
                                  const std::vector<std::pair<int, int>>& layer_pairs = {});
 
 }  // namespace iris::losses

@@ -6,6 +6,7 @@
 // windowing and ConvPosEnc's depthwise conv work on it directly; the stem and downsampling
 // convolutions see it permuted to [B, C, H, W].
 #include "models/davit.h"
+#include "models/stochastic_depth.h"
 
 #include "models/windows.h"
 #include "nn/init.h"
@@ -143,9 +144,8 @@ namespace {
 
 // [B', T, C] -> q, k, v, each [B', G, T, C/G]
 std::vector<Tensor> split_heads(nn::Linear& qkv, const Tensor& tokens, int64_t heads) {
-  const int64_t Bw = tokens.shape()[0], T = tokens.shape()[1], C = tokens.shape()[2];
-  Tensor t = qkv.forward(tokens).reshape({Bw, T, 3, heads, C / heads}).permute({2, 0, 3, 1, 4});
-  return {t.select(0, 0), t.select(0, 1), t.select(0, 2)};
+  std::array<Tensor, 3> t = split_packed_qkv(qkv.forward(tokens), heads);
+  return {t[0], t[1], t[2]};
 }
 
 }  // namespace
@@ -286,9 +286,7 @@ DaVit::DaVit(const DavitConfig& c, Generator* gen) : Module("DaVit"), cfg(c) {
                                                              c.stem_padding, c.ln_eps, gen));
   // Stochastic depth rises linearly from 0 to drop_path_rate over every block of the network (the
   // authors' code; timm 1.0 instead shares one rate per dual block, rising per stage).
-  const int64_t n = c.num_blocks();
-  std::vector<double> rates(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) rates[i] = n > 1 ? c.drop_path_rate * static_cast<double>(i) / static_cast<double>(n - 1) : 0.0;
+  const std::vector<double> rates = drop_path_rates(c.drop_path_rate, c.num_blocks());
   auto list = std::make_shared<nn::ModuleList<DavitStage>>();
   size_t first = 0;
   for (size_t s = 0; s < c.embed_dims.size(); ++s) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/stochastic_depth.h"
 #include "nn/init.h"
 
 namespace iris::models {
@@ -101,15 +102,15 @@ Tensor mix_heads(const nn::Linear& mix, const Tensor& a) {
 Tensor MiniVitAttention::forward_qkv(const Tensor& x, std::vector<Tensor>* qkv_out) {
   IRIS_CHECK(x.dim() == 3 && x.shape()[2] == proj->in_features, "MiniVitAttention: expects tokens [B, N, ",
              proj->in_features, "], got ", shape_str(x.shape()));
-  const int64_t B = x.shape()[0], N = x.shape()[1], D = x.shape()[2], H = num_heads;
+  const int64_t N = x.shape()[1], D = x.shape()[2], H = num_heads;
   if (relpos_grid > 0)
     IRIS_CHECK(N == relpos_grid * relpos_grid, "MiniVitAttention: the relative-position table is for ",
                relpos_grid, "x", relpos_grid, " = ", relpos_grid * relpos_grid, " tokens, got ", N);
   Tensor raw = qkv->forward(x);  // [B, N, 3D]
   if (qkv_out) *qkv_out = {raw.slice(2, 0, D), raw.slice(2, D, 2 * D), raw.slice(2, 2 * D, 3 * D)};
-  // [B, N, 3D] -> [B, N, 3, H, d] -> [3, B, H, N, d]
-  Tensor t = raw.reshape({B, N, 3, H, D / H}).permute({2, 0, 3, 1, 4});
-  Tensor q = t.select(0, 0), k = t.select(0, 1), v = t.select(0, 2);
+  // [B, N, 3D] -> q, k, v [B, H, N, d]
+  std::array<Tensor, 3> qkv_heads = split_packed_qkv(raw, H);
+  const Tensor &q = qkv_heads[0], &k = qkv_heads[1], &v = qkv_heads[2];
   Tensor o;  // [B, H, N, d]
   if (!pre_mix && !rel_bias.defined()) {
     AttentionOptions opts;  // exactly timm's Attention
@@ -129,7 +130,7 @@ Tensor MiniVitAttention::forward_qkv(const Tensor& x, std::vector<Tensor>* qkv_o
     if (is_training() && attn_drop > 0.0) attn = dropout(attn, attn_drop, true, gen);
     o = matmul(attn, v);
   }
-  return proj->forward(o.transpose(1, 2).reshape({B, N, D}));
+  return proj->forward(merge_heads(o));
 }
 
 // ---- block --------------------------------------------------------------------------------
@@ -189,6 +190,7 @@ MiniVit::MiniVit(const MiniVitConfig& c, Generator* gen) : Module("MiniVit"), cf
   pos_drop = std::make_shared<nn::Dropout>(v.drop_rate, gen);
 
   auto list = std::make_shared<nn::ModuleList<MiniVitBlock>>();
+  const std::vector<double> rates = drop_path_rates(v.drop_path_rate, v.depth);
   std::shared_ptr<nn::Linear> qkv, proj;
   std::shared_ptr<nn::Mlp> mlp;
   std::shared_ptr<nn::LayerNorm> norm1, norm2;
@@ -205,7 +207,7 @@ MiniVit::MiniVit(const MiniVitConfig& c, Generator* gen) : Module("MiniVit"), cf
     auto attn = std::make_shared<MiniVitAttention>(qkv, proj, v.num_heads, c.attn_transform, c.transform_bias,
                                                    c.mlp_transform == MlpTransform::relpos ? grid : 0,
                                                    v.attn_drop_rate, gen);
-    double dp = v.depth > 1 ? v.drop_path_rate * static_cast<double>(i) / static_cast<double>(v.depth - 1) : 0.0;
+    const double dp = rates[i];
     list->push_back(std::make_shared<MiniVitBlock>(norm1, attn, norm2, mlp, c.mlp_transform == MlpTransform::dwconv,
                                                    D, c.dwconv_kernel, grid, dp, v.ln_eps, gen));
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "losses/layer_trace.h"
 #include "models/vit.h"
 
 namespace iris::models {
@@ -29,11 +30,9 @@ struct MiniVitConfig {
   int64_t grid() const { return vit.img_size / vit.patch_size; }  // h = w
 };
 
-// Per-layer intermediate values for distillation, filled when a trace is passed.
-struct MiniVitTrace {
-  std::vector<Tensor> q, k, v;  // per layer: [B, N, D] raw outputs of the qkv Linear (before scaling / transforms)
-  std::vector<Tensor> hidden;   // per layer: [B, N, D] the block output
-};
+// Per-layer intermediate values for distillation (q, k, v, hidden per layer), filled when a trace is
+// passed: the plain struct losses/distill.h reads.
+using MiniVitTrace = losses::LayerTrace;
 
 // Attention with per-layer transforms around shared qkv/proj Linears:
 //   logits_h = q_h k_h^T / sqrt(d) (+ rel_bias) -> pre_mix over heads -> softmax over keys -> post_mix over heads

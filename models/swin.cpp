@@ -3,6 +3,7 @@
 // window attention and shifted-window attention (cyclic shift + mask), each with a relative position
 // bias; a final norm, average pooling and a linear head classify.
 // Tokens travel as a channels-last map [B, H, W, C]; LayerNorm and Linear work on it directly.
+#include "models/stochastic_depth.h"
 #include "models/swin.h"
 
 #include "models/windows.h"
@@ -135,9 +136,9 @@ Tensor SwinWindowAttention::forward(const Tensor& windows, const Tensor& mask, c
              "WindowAttention: expects windows [B', ", N, ", ", C, "] (window ", window, "), got ",
              shape_str(windows.shape()));
   const int64_t Bw = windows.shape()[0];
-  // [B', N, 3C] -> [3, B', G, N, D]
-  Tensor t = qkv->forward(windows).reshape({Bw, N, 3, G, C / G}).permute({2, 0, 3, 1, 4});
-  Tensor q = t.select(0, 0), k = t.select(0, 1), v = t.select(0, 2);
+  // [B', N, 3C] -> q, k, v [B', G, N, D]
+  std::array<Tensor, 3> qkv_heads = split_packed_qkv(qkv->forward(windows), G);
+  const Tensor &q = qkv_heads[0], &k = qkv_heads[1], &v = qkv_heads[2];
   Tensor logits = matmul(q * (1.0 / std::sqrt(static_cast<double>(C / G))), k.transpose(-1, -2));  // [B', G, N, N]
   logits = logits + relative_position_bias();
   if (mixing.pre) logits = mix_heads(*mixing.pre, logits);
@@ -152,7 +153,7 @@ Tensor SwinWindowAttention::forward(const Tensor& windows, const Tensor& mask, c
   Tensor attn = softmax(logits, -1);
   if (mixing.post) attn = mix_heads(*mixing.post, attn);
   Tensor o = matmul(attn, v);  // [B', G, N, D]
-  return proj->forward(o.transpose(1, 2).reshape({Bw, N, C}));
+  return proj->forward(merge_heads(o));
 }
 
 Tensor shifted_window_mask(int64_t Hp, int64_t Wp, int64_t w, int64_t s) {
@@ -258,12 +259,11 @@ SwinTransformer::SwinTransformer(const SwinConfig& c, const SwinBlockBuilder& bu
                                                                                 c.ln_eps, gen));
   int64_t total = 0;
   for (int64_t d : c.depths) total += d;
+  const std::vector<double> all_rates = drop_path_rates(c.drop_path_rate, total);  // over every block
   auto list = std::make_shared<nn::ModuleList<SwinStage>>();
   int64_t first = 0;
   for (int64_t s = 0; s < c.num_stages(); ++s) {
-    std::vector<double> rates;  // linear from 0 to drop_path_rate over every block of the network
-    for (int64_t i = first; i < first + c.depths[s]; ++i)
-      rates.push_back(total > 1 ? c.drop_path_rate * static_cast<double>(i) / static_cast<double>(total - 1) : 0.0);
+    std::vector<double> rates(all_rates.begin() + first, all_rates.begin() + first + c.depths[s]);
     first += c.depths[s];
     auto merge = s > 0 ? std::make_shared<PatchMerging>(c.dim(s - 1), c.dim(s), c.ln_eps, gen) : nullptr;
     list->push_back(std::make_shared<SwinStage>(merge, build_blocks(s, rates, gen)));

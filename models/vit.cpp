@@ -2,6 +2,7 @@
 // position embeddings (and a class token), run pre-norm transformer blocks, pool, classify.
 #include "models/vit.h"
 
+#include "models/stochastic_depth.h"
 #include "nn/init.h"
 
 namespace iris::models {
@@ -45,10 +46,8 @@ Attention::Attention(int64_t dim, int64_t heads, bool qkv_bias, double attn_drop
 }
 
 std::vector<Tensor> Attention::split_heads(const Tensor& x) {
-  const int64_t B = x.shape()[0], N = x.shape()[1], D = x.shape()[2];
-  // [B, N, 3D] -> [B, N, 3, H, D/H] -> [3, B, H, N, D/H]
-  Tensor t = qkv->forward(x).reshape({B, N, 3, num_heads, D / num_heads}).permute({2, 0, 3, 1, 4});
-  return {t.select(0, 0), t.select(0, 1), t.select(0, 2)};
+  std::array<Tensor, 3> t = split_packed_qkv(qkv->forward(x), num_heads);  // [B, N, 3D] -> 3 x [B, H, N, D/H]
+  return {t[0], t[1], t[2]};
 }
 
 Tensor Attention::forward(const Tensor& x) {
@@ -109,9 +108,10 @@ VisionTransformer::VisionTransformer(const VitConfig& c, Generator* gen) : Modul
   pos_drop = std::make_shared<nn::Dropout>(c.drop_rate, gen);
 
   auto list = std::make_shared<nn::ModuleList<Block>>();
+  const std::vector<double> rates = drop_path_rates(c.drop_path_rate, c.depth);
   for (int64_t i = 0; i < c.depth; ++i) {
-    double dp = c.depth > 1 ? c.drop_path_rate * static_cast<double>(i) / static_cast<double>(c.depth - 1) : 0.0;
-    list->push_back(std::make_shared<Block>(D, c.num_heads, c.mlp_ratio, c.qkv_bias, c.attn_drop_rate, dp, c.ln_eps, gen));
+    list->push_back(std::make_shared<Block>(D, c.num_heads, c.mlp_ratio, c.qkv_bias, c.attn_drop_rate, rates[i],
+                                            c.ln_eps, gen));
   }
   blocks = list.get();
   add_child("blocks", list);

@@ -190,7 +190,6 @@ Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const
   } else {
     q = proj(query, 0), k = proj(key, 1), v = proj(value, 2);
   }
-  auto heads = [&](const Tensor& t, int64_t n) { return t.reshape({B, n, H, E / H}).permute({0, 2, 1, 3}); };
 
   AttentionOptions opts;
   opts.dropout_p = is_training() ? dropout : 0.0;
@@ -219,8 +218,8 @@ Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const
     }
   }
   opts.mask = allowed;
-  Tensor o = scaled_dot_product_attention(heads(q, L), heads(k, S), heads(v, S), opts);  // [B, H, L, D]
-  return out_proj->forward(o.permute({0, 2, 1, 3}).reshape({B, L, E}));
+  Tensor o = scaled_dot_product_attention(split_heads(q, H), split_heads(k, H), split_heads(v, H), opts);  // [B, H, L, D]
+  return out_proj->forward(merge_heads(o));
 }
 
 void init_linears_trunc_normal(Module& root, double std, Generator* gen) {

@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <thread>
 
-#include "autograd/grad_mode.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/grad_mode.h"
 
 #ifdef _OPENMP
 #include <omp.h>

@@ -453,3 +453,31 @@ TEST_CASE("packed_qkv_channel_attention errors") {
   CHECK_THROWS_WITH_SUBSTR(packed_qkv_channel_attention(zeros({2, 5, 12}), 2, {}, {0, 1, 3}), "parts must order");
   CHECK_THROWS_WITH_SUBSTR(packed_qkv_channel_attention(arange(24).reshape({1, 2, 12}), 2), "floating");
 }
+
+TEST_CASE("head layout: split_heads, merge_heads and split_packed_qkv move the elements where the index says") {
+  const int64_t B = 2, N = 3, H = 2, D = 4;
+  Tensor x = arange(static_cast<double>(B * N * H * D), DType::f64).reshape({B, N, H * D});
+  Tensor s = split_heads(x, H);
+  REQUIRE(s.shape() == Shape{B, H, N, D});
+  std::vector<double> xs = x.to_vector<double>(), ss = s.contiguous().to_vector<double>();
+  bool moved = true;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t d = 0; d < D; ++d)
+          moved &= ss[((b * H + h) * N + n) * D + d] == xs[(b * N + n) * H * D + h * D + d];
+  CHECK(moved);
+  CHECK(merge_heads(s).to_vector<double>() == xs);  // the inverse
+  CHECK(s.raw_data() == x.raw_data());              // a view, no copy
+  // packed: [B, N, 3 * H * D] -> part p of token n, head h is qkv[b, n, p * H * D + h * D + d]
+  Tensor qkv = arange(static_cast<double>(B * N * 3 * H * D), DType::f64).reshape({B, N, 3 * H * D});
+  std::array<Tensor, 3> parts = split_packed_qkv(qkv, H);
+  for (int p = 0; p < 3; ++p) {
+    REQUIRE(parts[p].shape() == Shape{B, H, N, D});
+    CHECK_CLOSE(parts[p], split_heads(qkv.slice(2, p * H * D, (p + 1) * H * D), H), 0, 0);
+  }
+  CHECK_THROWS_WITH_SUBSTR(split_heads(x, 3), "is not divisible by 3 heads");
+  CHECK_THROWS_WITH_SUBSTR(split_heads(s, 2), "expects tokens [B, N, H * D]");
+  CHECK_THROWS_WITH_SUBSTR(merge_heads(x), "expects heads [B, H, N, D]");
+  CHECK_THROWS_WITH_SUBSTR(split_packed_qkv(x, 2), "must be 3 * heads * head_dim");
+}

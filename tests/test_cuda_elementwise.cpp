@@ -11,6 +11,7 @@
 
 #include "data/loader.h"
 #include "tensor/backend.h"
+#include "tensor/device_query.h"
 #include "tests/cuda_helpers.h"
 
 using namespace iris;
@@ -122,6 +123,12 @@ TEST_CASE("cuda runtime: device queries, set_device, stream and cuBLAS handle") 
   CHECK(mode == CUBLAS_DEFAULT_MATH);  // no TF32
   CHECK_THROWS_WITH_SUBSTR(cuda::set_device(n), "no such device");
   CHECK_THROWS_WITH_SUBSTR(cuda::set_device(-1), "no such device");
+  // the device query apps use (tensor/device_query.h) answers from this runtime
+  CHECK(cuda_built());
+  CHECK(cuda_device_count() == n);
+  CHECK(!cuda_device_name(0).empty());
+  CHECK_THROWS_WITH_SUBSTR(cuda_device_name(n), "no such device");
+  CHECK_NOTHROW(set_cuda_device(0));
   CHECK_NOTHROW(cuda::register_cuda());  // idempotent
   CHECK_NOTHROW(cuda::synchronize());
 }

@@ -9,11 +9,11 @@
 #include <memory>
 #include <string>
 
-#include "autograd/grad_mode.h"
 #include "data/json.h"
 #include "models/davit.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
+#include "tensor/grad_mode.h"
 #include "tests/golden_helpers.h"
 
 using namespace iris;

@@ -188,7 +188,7 @@ TEST_CASE("distillation losses match PyTorch (values and gradients of the weight
   CHECK(soft_cross_entropy(sl, tl, 1.0).item() == out("soft_ce.T1"));
   CHECK(soft_cross_entropy(sl, tl, 2.0).item() == out("soft_ce.T2"));
 
-  models::MiniVitTrace s, t;
+  LayerTrace s, t;
   for (int layer = 0; layer < 2; ++layer) {
     s.q.push_back(in("s.q." + std::to_string(layer)));
     s.k.push_back(in("s.k." + std::to_string(layer)));
@@ -226,7 +226,7 @@ TEST_CASE("distillation losses match PyTorch (values and gradients of the weight
 }
 
 TEST_CASE("weight_distillation: default pairing, zero weights skip terms, gradcheck, errors") {
-  models::MiniVitTrace s, t;
+  LayerTrace s, t;
   for (int layer = 0; layer < 2; ++layer) {
     std::vector<Tensor> sq = rand_qkv({1, 3, 4}, 40 + 10 * layer), tq = rand_qkv({1, 3, 2}, 70 + 10 * layer, false);
     s.q.push_back(sq[0]), s.k.push_back(sq[1]), s.v.push_back(sq[2]);
@@ -260,13 +260,13 @@ TEST_CASE("weight_distillation: default pairing, zero weights skip terms, gradch
   CHECK(lo.hidden.item() == 0.0);
   CHECK(lo.total.item() == doctest::Approx(soft_cross_entropy(sl, tl).item()).epsilon(1e-12));
 
-  models::MiniVitTrace three = t;
+  LayerTrace three = t;
   three.hidden.push_back(t.hidden[0]);
   CHECK_THROWS_WITH_SUBSTR(weight_distillation(sl, s, tl, three, w), "same number of layers");
   CHECK_THROWS_WITH_SUBSTR(weight_distillation(sl, s, tl, t, w, {{0, 2}}), "teacher layer 2 is not in the trace");
   CHECK_THROWS_WITH_SUBSTR(weight_distillation(sl, s, tl, t, w, {{-1, 0}}), "student layer -1");
   CHECK_THROWS_WITH_SUBSTR(weight_distillation(sl, s, testing::randn64({2, 4}, 1), t, w), "same shape");
-  models::MiniVitTrace other_tokens = t;
+  LayerTrace other_tokens = t;
   other_tokens.hidden[0] = testing::randn64({1, 5, 2}, 3, false);
   CHECK_THROWS_WITH_SUBSTR(weight_distillation(sl, s, tl, other_tokens, w), "same batch and token counts");
 }

@@ -40,7 +40,7 @@ SceneConfig test_config() {
   return c;
 }
 
-std::array<int, 4> box_of(const SceneObject& o) { return {o.x0, o.y0, o.x1, o.y1}; }
+Box box_of(const SceneObject& o) { return o.box(); }
 
 // The largest channel value of pixel (y, x).
 int ink_at(const Image& im, int y, int x) {
@@ -49,12 +49,9 @@ int ink_at(const Image& im, int y, int x) {
   return v;
 }
 
-double iou(const std::array<int, 4>& a, const std::array<int, 4>& b, double* cover) {
-  int w = std::min(a[2], b[2]) - std::max(a[0], b[0]), h = std::min(a[3], b[3]) - std::max(a[1], b[1]);
-  double inter = (w > 0 && h > 0) ? double(w) * h : 0;
-  double area_a = double(a[2] - a[0]) * (a[3] - a[1]), area_b = double(b[2] - b[0]) * (b[3] - b[1]);
-  *cover = inter / std::min(area_a, area_b);
-  return inter / (area_a + area_b - inter);
+double iou(const Box& a, const Box& b, double* cover) {
+  *cover = area(intersect(a, b)) / std::min(area(a), area(b));
+  return iris::iou(a, b);
 }
 
 bool loosely(const std::string& r, const SceneObject& a, const SceneObject& b) {
@@ -313,7 +310,7 @@ TEST_CASE("boxes lie inside the canvas and are exactly the drawn pixels") {
             }
           }
           CHECK(stray == 0);
-          if (s.objects.size() == 1) CHECK(box_of(s.objects[0]) == std::array<int, 4>{x0, y0, x1, y1});
+          if (s.objects.size() == 1) CHECK(box_of(s.objects[0]) == Box{1.0 * x0, 1.0 * y0, 1.0 * x1, 1.0 * y1});
         }
       }
     }

@@ -1,7 +1,8 @@
 // Tensor basics: factories, dtypes, views sharing storage, contiguous(), printing, Philox RNG,
-// the caching allocator, and the error paths of all of these.
+// the caching allocator, the device query, and the error paths of all of these.
 #include "tests/helpers.h"
 #include "tensor/backend.h"
+#include "tensor/device_query.h"
 
 using namespace iris;
 using iris::testing::noncontiguous;
@@ -296,4 +297,11 @@ TEST_CASE("non-contiguous helper keeps values") {
   Tensor nc = noncontiguous(x);
   CHECK_FALSE(nc.is_contiguous());
   CHECK(nc.to_vector<double>() == x.to_vector<double>());
+}
+
+// A CUDA build checks the query in test_cuda_elementwise.cpp ("cuda runtime: device queries").
+TEST_CASE("device query: a CPU-only build answers none and says how to get CUDA" * doctest::skip(cuda_built())) {
+  CHECK(cuda_device_count() == 0);
+  CHECK_THROWS_WITH_SUBSTR(cuda_device_name(0), "make CUDA=1");
+  CHECK_THROWS_WITH_SUBSTR(set_cuda_device(1), "cuda:1: this build of iris has no CUDA backend");
 }

@@ -646,3 +646,63 @@ TEST_CASE("config and world errors") {
   CHECK_THROWS_WITH_SUBSTR(v.frame(v.num_frames()), "out of range");
   CHECK(v.frame(0).height() == 96);
 }
+
+// A fingerprint of everything a video holds (pixels, owners, objects, tracks, events) and of its
+// MOT text and re-ID crops, recorded from the code before generate_video was cut into simulate /
+// render / visibility and the MOT format moved to its own file: the restructuring changed no byte.
+namespace {
+struct Fnv1a {
+  uint64_t h = 1469598103934665603ull;
+  void bytes(const void* p, size_t n) {
+    const unsigned char* c = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
+  }
+  template <class T>
+  void value(T v) { bytes(&v, sizeof v); }
+};
+
+uint64_t video_fingerprint(const Video& v) {
+  Fnv1a f;
+  f.value(v.index);
+  f.value(v.camera);
+  f.value(v.height);
+  f.value(v.width);
+  std::vector<uint8_t> frames = v.frames.to_vector<uint8_t>(), owners = v.owners.to_vector<uint8_t>();
+  f.bytes(frames.data(), frames.size());
+  f.bytes(owners.data(), owners.size());
+  for (const VideoTrack& t : v.tracks) f.value(t.track_id), f.value(t.identity), f.value(t.label), f.value(t.depth);
+  for (const auto& frame : v.objects)
+    for (const VideoObject& o : frame) {
+      f.value(o.track_id), f.value(o.identity), f.value(o.label), f.value(o.x0), f.value(o.y0), f.value(o.x1);
+      f.value(o.y1), f.value(o.depth), f.value(o.total_pixels), f.value(o.visible_pixels), f.value(o.visibility);
+      f.value(o.center_x), f.value(o.center_y), f.value(o.velocity_x), f.value(o.velocity_y);
+    }
+  for (const OcclusionEvent& e : v.events) f.value(e.occluder), f.value(e.occludee), f.value(e.first_frame), f.value(e.last_frame);
+  std::string mot = format_mot(mot_ground_truth(v));
+  f.bytes(mot.data(), mot.size());
+  return f.h;
+}
+}  // namespace
+
+TEST_CASE("generated videos of fixed seeds hash as recorded before the restructuring") {
+  VideoConfig outrack = outrack_video_config(VideoSplit::train, 11);
+  outrack.camera_style = 0.5;
+  VideoConfig pnl = pnl_video_config(VideoSplit::test, 5);
+  VideoWorld a(ellipse_items(12), outrack), b(ellipse_items(9), pnl), c(rectangle_items(8), exact_config(3));
+  std::vector<Video> videos = {generate_video(a, 0), generate_video(a, 5), generate_video(b, 2), generate_video(c, 1)};
+  Fnv1a all;
+  for (const Video& v : videos) all.value(video_fingerprint(v));
+  ReidSet crops = extract_reid_crops(videos);
+  std::vector<uint8_t> pixels = crops.images.to_vector<uint8_t>();
+  all.bytes(pixels.data(), pixels.size());
+  for (int64_t id : crops.identities) all.value(id);
+  std::vector<std::vector<MotBox>> tracker;  // shifted ground truth: identities found by IoU
+  for (const Video& v : videos) {
+    tracker.push_back(mot_ground_truth(v));
+    for (MotBox& m : tracker.back()) m.left += 1.5, m.width *= 0.8, m.visibility = -1, m.cls = -1;
+  }
+  ReidSet found = extract_reid_crops(videos, tracker);
+  for (int64_t id : found.identities) all.value(id);
+  for (float vis : found.visibilities) all.value(vis);
+  CHECK_MESSAGE(all.h == 6331586882963337450ull, "video fingerprint " << all.h);
+}

@@ -1,8 +1,9 @@
 // models/vit against PyTorch: timm's VisionTransformer with the same config and weights
 // (tests/golden/vit_*.safetensors, written by tests/golden/make.py) must give the same logits,
 // loss, parameter gradients and the same losses over 5 AdamW steps. Also: parameter counts of the
-// published DeiT sizes, and the errors a wrong input or state dict gives.
+// published DeiT sizes, the errors a wrong input or state dict gives, and the drop-path schedule.
 #include "data/json.h"
+#include "models/stochastic_depth.h"
 #include "models/vit.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
@@ -70,4 +71,12 @@ TEST_CASE("ViT input and config errors") {
   // each head's attention from the class token sums to at most 1 over the patches
   std::vector<float> s = sum(maps, {2, 3}).to_vector<float>();
   for (float v : s) CHECK(v <= 1.0f + 1e-5f);
+}
+
+TEST_CASE("stochastic depth: the linear drop-path schedule every model shares") {
+  CHECK(models::drop_path_rates(0.1, 5) == std::vector<double>{0.0, 0.025, 0.05, 0.1 * 3 / 4, 0.1});
+  CHECK(models::drop_path_rates(0.3, 1) == std::vector<double>{0.0});  // one block: no dropping
+  CHECK(models::drop_path_rates(0.3, 0).empty());
+  CHECK(models::drop_path_rates(0.0, 3) == std::vector<double>{0.0, 0.0, 0.0});
+  CHECK_THROWS_WITH_SUBSTR(models::drop_path_rates(0.1, -1), "block count must be >= 0");
 }

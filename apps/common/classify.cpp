@@ -7,6 +7,7 @@
 
 #include "apps/common/plot.h"
 #include "data/draw.h"
+#include "metrics/classification.h"
 
 namespace iris {
 
@@ -49,9 +50,7 @@ EvalResult evaluate_classifier(nn::Module& model, const std::shared_ptr<const da
   }
   model.train(was_training);
   EvalResult r;
-  int64_t right = 0;
-  for (size_t i = 0; i < preds.size(); ++i) right += preds[i] == labels[i];
-  r.top1 = preds.empty() ? 0.0 : 100.0 * static_cast<double>(right) / static_cast<double>(preds.size());
+  r.top1 = metrics::top1_percent(preds, labels);
   r.loss = preds.empty() ? 0.0 : loss_sum / static_cast<double>(preds.size());
   r.predictions = from_vector(preds);
   r.labels = from_vector(labels);

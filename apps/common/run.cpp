@@ -15,10 +15,8 @@
 #include "autograd/autocast.h"
 #include "data/file_util.h"
 #include "tensor/backend.h"
+#include "tensor/device_query.h"
 #include "tensor/tensor.h"
-#ifdef IRIS_WITH_CUDA
-#include "cuda/cuda_backend.h"
-#endif
 
 namespace iris {
 
@@ -163,19 +161,14 @@ std::string Run::finish_arms(json::Value arms) {
 
 void require_device(Device device) {
   if (device.is_cpu()) return;
-#ifdef IRIS_WITH_CUDA
-  bool present = false;
-  try {
-    present = cuda::available();
-  } catch (const std::exception&) {
+  if (cuda_built()) {
+    int count = cuda_device_count();
+    IRIS_CHECK(count > 0, "--device ", device.str(), ": no usable CUDA device on this machine (see nvidia-smi); "
+               "use --device cpu");
+    IRIS_CHECK(device.index >= 0 && device.index < count, "--device ", device.str(), ": this machine has ", count,
+               " CUDA device", count == 1 ? "" : "s", " (cuda:0", count > 1 ? cat_str("..cuda:", count - 1) : "", ")");
+    set_cuda_device(device.index);
   }
-  IRIS_CHECK(present, "--device ", device.str(), ": no usable CUDA device on this machine (see nvidia-smi); "
-             "use --device cpu");
-  int count = cuda::device_count();
-  IRIS_CHECK(device.index >= 0 && device.index < count, "--device ", device.str(), ": this machine has ", count,
-             " CUDA device", count == 1 ? "" : "s", " (cuda:0", count > 1 ? cat_str("..cuda:", count - 1) : "", ")");
-  cuda::set_device(device.index);
-#endif
   (void)backend(device);  // a build without CUDA: "rebuild with `make CUDA=1`"
 }
 

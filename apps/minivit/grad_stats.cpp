@@ -9,7 +9,7 @@
 #include <numeric>
 #include <set>
 
-#include "autograd/grad_mode.h"
+#include "tensor/grad_mode.h"
 
 namespace iris {
 

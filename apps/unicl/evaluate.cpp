@@ -7,6 +7,7 @@
 
 #include "apps/unicl/unicl.h"
 #include "data/text/corpus.h"
+#include "metrics/classification.h"
 #include "nn/optim.h"
 
 namespace iris::unicl {
@@ -74,17 +75,6 @@ Tensor text_classifier(models::DualEncoder& model, const text::Tokenizer& tokeni
   return normalize(stack(means, 0), 2.0, 1);  // [K, E]
 }
 
-double top1_percent(const Tensor& scores, const Tensor& labels) {
-  IRIS_CHECK(scores.dim() == 2 && labels.dim() == 1 && scores.shape()[0] == labels.shape()[0],
-             "top1_percent: scores [N, K] and labels [N] do not match: ", shape_str(scores.shape()), " and ",
-             shape_str(labels.shape()));
-  if (labels.shape()[0] == 0) return 0.0;
-  std::vector<int64_t> pred = argmax(scores, 1).to_vector<int64_t>(), y = labels.to_vector<int64_t>();
-  int64_t right = 0;
-  for (size_t i = 0; i < y.size(); ++i) right += pred[i] == y[i];
-  return 100.0 * right / static_cast<double>(y.size());
-}
-
 double linear_probe(const Tensor& train_x, const Tensor& train_y, const Tensor& test_x, const Tensor& test_y,
                     int64_t classes, int steps, Device device) {
   IRIS_CHECK(train_x.dim() == 2 && test_x.dim() == 2 && train_x.shape()[1] == test_x.shape()[1],
@@ -106,7 +96,7 @@ double linear_probe(const Tensor& train_x, const Tensor& train_y, const Tensor& 
     opt.step();
   }
   NoGradGuard ng;
-  return top1_percent(probe.forward(xte).cpu(), test_y);
+  return metrics::top1_percent(probe.forward(xte).cpu(), test_y);
 }
 
 Metrics evaluate(Trained& t, const Testbed& bed, const text::Tokenizer& tokenizer, Device device, bool quick) {
@@ -117,17 +107,18 @@ Metrics evaluate(Trained& t, const Testbed& bed, const text::Tokenizer& tokenize
   if (t.head) {
     NoGradGuard ng;
     Tensor feats = image_features(model, bed.test_images, device);
-    m.top1 = top1_percent(t.head->forward(feats.to(device)).cpu(), bed.test_labels);
+    m.top1 = metrics::top1_percent(t.head->forward(feats.to(device)).cpu(), bed.test_labels);
   } else {
     Tensor w = text_classifier(model, tokenizer, bed.classes, device, templates);
-    m.top1 = top1_percent(matmul(embed_images(model, bed.test_images, device), w.t()), bed.test_labels);
+    m.top1 = metrics::top1_percent(matmul(embed_images(model, bed.test_images, device), w.t()), bed.test_labels);
   }
   m.probe = linear_probe(image_features(model, bed.probe_train_images, device), bed.probe_train_labels,
                          image_features(model, bed.probe_test_images, device), bed.probe_test_labels,
                          static_cast<int64_t>(bed.probe_classes.size()), quick ? 100 : 300, device);
   if (bed.zeroshot_images.defined() && !t.head) {
     Tensor w = text_classifier(model, tokenizer, bed.zeroshot_classes, device, templates);
-    m.zeroshot = top1_percent(matmul(embed_images(model, bed.zeroshot_images, device), w.t()), bed.zeroshot_labels);
+    m.zeroshot =
+        metrics::top1_percent(matmul(embed_images(model, bed.zeroshot_images, device), w.t()), bed.zeroshot_labels);
   }  // a CE head has no text side: no zero-shot classifier (zeroshot stays -1)
   return m;
 }

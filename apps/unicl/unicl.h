@@ -104,7 +104,6 @@ const std::vector<std::string>& quick_templates();  // the first 12 templates
 // Encodes texts to normalised embeddings [N, E] (no grad, CPU result).
 Tensor embed_texts(models::DualEncoder& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
                    Device device);
-double top1_percent(const Tensor& scores, const Tensor& labels);  // scores [N, K], labels i64 [N]
 // Logistic regression on frozen features trained with AdamW; test top-1 in percent.
 double linear_probe(const Tensor& train_x, const Tensor& train_y, const Tensor& test_x, const Tensor& test_y,
                     int64_t classes, int steps, Device device);

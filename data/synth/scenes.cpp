@@ -198,21 +198,13 @@ void composite(std::vector<float>& canvas, int n, int channels, const Patch& p, 
   }
 }
 
-double box_area(const std::array<int, 4>& b) { return double(b[2] - b[0]) * (b[3] - b[1]); }
-
-double intersection(const std::array<int, 4>& a, const std::array<int, 4>& b) {
-  int w = std::min(a[2], b[2]) - std::max(a[0], b[0]), h = std::min(a[3], b[3]) - std::max(a[1], b[1]);
-  return (w > 0 && h > 0) ? double(w) * h : 0.0;
-}
-
-bool overlap_ok(const std::array<int, 4>& box, const std::vector<SceneObject>& placed, const SceneConfig& config) {
+bool overlap_ok(const Box& box, const std::vector<SceneObject>& placed, const SceneConfig& config) {
   for (const SceneObject& o : placed) {
-    std::array<int, 4> other = {o.x0, o.y0, o.x1, o.y1};
-    double inter = intersection(box, other);
+    const Box other = o.box();
+    double inter = area(intersect(box, other));
     if (inter <= 0) continue;
-    double iou = inter / (box_area(box) + box_area(other) - inter);
-    double cover = inter / std::min(box_area(box), box_area(other));
-    if (iou > config.max_iou || cover > config.max_cover) return false;
+    double cover = inter / std::min(area(box), area(other));
+    if (iou(box, other) > config.max_iou || cover > config.max_cover) return false;
   }
   return true;
 }
@@ -283,15 +275,14 @@ bool lay_out(Scene& scene, const SceneConfig& config, const ItemBank& bank, Synt
         x0 = static_cast<int>(rng.range(0, config.size - bw));
         y0 = static_cast<int>(rng.range(0, config.size - bh));
       }
-      std::array<int, 4> box = {x0, y0, x0 + bw, y0 + bh};
-      if (!overlap_ok(box, scene.objects, config)) continue;
+      if (!overlap_ok(Box{double(x0), double(y0), double(x0 + bw), double(y0 + bh)}, scene.objects, config)) continue;
       SceneObject o;
       o.id = static_cast<int>(scene.objects.size());
       o.label = label;
       o.name = class_name(label);
       o.novel = is_novel_class(config, label);
       o.item_index = item;
-      o.x0 = box[0], o.y0 = box[1], o.x1 = box[2], o.y1 = box[3];
+      o.x0 = x0, o.y0 = y0, o.x1 = x0 + bw, o.y1 = y0 + bh;
       o.side_px = side;
       o.size = size_word(side, px);
       o.colour = config.colour ? tint.first : "";
@@ -463,14 +454,14 @@ std::vector<Scene> generate_scenes(const SceneConfig& config, int64_t first, int
   return scenes;
 }
 
-std::string spatial_relation(const std::array<int, 4>& a, const std::array<int, 4>& b, bool* clear) {
-  // Centres in half pixels keep the comparison exact.
-  int dx = (b[0] + b[2]) - (a[0] + a[2]), dy = (b[1] + b[3]) - (a[1] + a[3]);  // from a to b
-  int adx = std::abs(dx), ady = std::abs(dy);
+std::string spatial_relation(const Box& a, const Box& b, bool* clear) {
+  // Centres in half pixels keep the comparison exact (integer corners are exact doubles).
+  double dx = (b.x0 + b.x1) - (a.x0 + a.x1), dy = (b.y0 + b.y1) - (a.y0 + a.y1);  // from a to b
+  double adx = std::fabs(dx), ady = std::fabs(dy);
   if (clear) *clear = false;
   if (adx == 0 && ady == 0) return "";
   bool horizontal = adx >= ady;
-  int major = horizontal ? adx : ady, minor = horizontal ? ady : adx;
+  double major = horizontal ? adx : ady, minor = horizontal ? ady : adx;
   if (clear) *clear = major >= 2 * minor && major >= 4;  // 4 half pixels = 2 px
   if (horizontal) return dx > 0 ? "left of" : "right of";
   return dy > 0 ? "above" : "below";

@@ -17,6 +17,7 @@
 #include "data/image.h"
 #include "data/json.h"
 #include "data/synth/items.h"
+#include "geometry/box.h"
 
 namespace iris::synth {
 
@@ -80,6 +81,7 @@ struct SceneObject {
   Color tint = colors::white;
   int width() const { return x1 - x0; }
   int height() const { return y1 - y0; }
+  Box box() const { return {double(x0), double(y0), double(x1), double(y1)}; }
 };
 
 // "subject predicate object": objects[subject] is left of / right of / above / below / next to
@@ -157,8 +159,8 @@ Scene generate_scene(const SceneConfig& config, int64_t index);
 std::vector<Scene> generate_scenes(const SceneConfig& config, int64_t first, int64_t count);
 
 // The relation of box a to box b ("left of", "right of", "above", "below"; "" when the centres
-// coincide), with `clear` as described at Relation. Boxes are {x0, y0, x1, y1}.
-std::string spatial_relation(const std::array<int, 4>& a, const std::array<int, 4>& b, bool* clear = nullptr);
+// coincide), with `clear` as described at Relation (in pixels: boxes with integer corners compare exactly).
+std::string spatial_relation(const Box& a, const Box& b, bool* clear = nullptr);
 
 // GLIP's detection prompt: the class names in the given order joined by ". " and ending with "."
 // ("bag. coat. ankle boot."), each name a phrase with its label and no objects.

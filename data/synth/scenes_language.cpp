@@ -62,8 +62,6 @@ namespace detail {
 
 namespace {
 
-using Box = std::array<int, 4>;
-Box box_of(const SceneObject& o) { return {o.x0, o.y0, o.x1, o.y1}; }
 
 std::string opposite(const std::string& r) {
   if (r == "left of") return "right of";
@@ -191,7 +189,7 @@ struct Describer {
       for (const SceneObject& b : objects()) {
         if (a.id == b.id) continue;
         bool clear = false;
-        std::string r = spatial_relation(box_of(a), box_of(b), &clear);
+        std::string r = spatial_relation(a.box(), b.box(), &clear);
         if (!r.empty()) scene.relations.push_back({a.id, b.id, r, clear});
       }
     }

@@ -2,8 +2,8 @@
 // instances that move with constant velocity plus noise, bounce off the borders and occlude each
 // other in a fixed random depth order, sometimes fully for several frames. Ground truth per frame:
 // amodal boxes, track id, identity (the item instance), visibility measured on the rendered pixels.
-// Also: MOTChallenge text files (write/read) and a crop extractor that turns tracks into a
-// re-identification set with a Market-1501-style query/gallery split.
+// Also: the ground truth as MOTChallenge boxes (the format is data/mot_format.h) and a crop
+// extractor that turns tracks into a re-identification set with a Market-1501-style query/gallery split.
 // Leaves out: colour, items entering or leaving the frame, camera motion, and any tracker (the
 // crop extractor takes tracks from the ground truth or from a tracker's MOT file).
 #pragma once
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/image.h"
+#include "data/mot_format.h"
 #include "data/synth/items.h"
 #include "tensor/tensor.h"
 
@@ -122,6 +123,7 @@ struct VideoObject {
   float visibility = 0;      // visible_pixels / total_pixels
   float center_x = 0, center_y = 0;      // the trajectory point (centre of the item's box, sub-pixel)
   float velocity_x = 0, velocity_y = 0;  // pixels per frame from this frame to the next
+  Box box() const { return {double(x0), double(y0), double(x1), double(y1)}; }
 };
 
 struct VideoTrack {
@@ -160,33 +162,18 @@ struct Video {
 Video generate_video(const VideoWorld& world, int64_t index);
 
 // ---- MOTChallenge text files ---------------------------------------------------------------------
-// One line per box: frame, id, bb_left, bb_top, bb_width, bb_height, conf, class, visibility
-// (ground truth, 9 values) or frame, id, left, top, width, height, conf, x, y, z (results, 10
-// values). MOTChallenge numbers frames, ids and box pixels from 1: a box whose 0-based left column
-// is x0 is written with bb_left = x0 + 1. MotBox holds 0-based pixels, so the +1 lives only here.
-struct MotBox {
-  int frame = 0;            // 0-based frame index (written + 1)
-  int id = 0;               // track id (ground truth: >= 1; detections: -1)
-  double left = 0, top = 0, width = 0, height = 0;  // 0-based pixels; amodal boxes may leave the frame
-  double conf = 1;          // ground truth: 1 = evaluate, 0 = ignore; results: the score
-  int cls = -1;             // ground truth class (here the Fashion-MNIST label + 1); -1 when absent
-  double visibility = -1;   // [0, 1]; -1 when absent
-};
+// The format (MotBox, format_mot, write_mot, parse_mot, read_mot) is data/mot_format.h; these are
+// the video's ground truth in it.
+using data::format_mot;
+using data::MotBox;
+using data::parse_mot;
+using data::read_mot;
+using data::write_mot;
 
 // The ground truth of a video as MOT boxes: every object of every frame (also fully hidden ones),
 // conf 1, class label + 1, visibility rounded to six decimals.
 std::vector<MotBox> mot_ground_truth(const Video& video);
-// Ground-truth lines (9 values); each box's cls and visibility must be set.
-std::string format_mot(const std::vector<MotBox>& boxes);
-void write_mot(const std::string& path, const std::vector<MotBox>& boxes);  // atomic
 void write_mot(const std::string& path, const Video& video);
-// Lines of 6 to 10 comma-separated numbers (spaces and a trailing CR are fine; blank lines are
-// skipped). 9 values: ground truth; 10 values: results (x, y, z ignored). Malformed lines throw
-// iris::Error naming the file, the line number and what is wrong: too few or too many values, a
-// value that is not a number, a frame < 1, a non-integer frame/id/class, a negative width or
-// height, a visibility outside [0, 1], an id twice in one frame (ids >= 0).
-std::vector<MotBox> parse_mot(const std::string& text, const std::string& name = "<text>");
-std::vector<MotBox> read_mot(const std::string& path);
 
 // ---- re-identification crops ---------------------------------------------------------------------
 struct ReidCropOptions {

@@ -1,4 +1,5 @@
-// The CPU backend: Eigen for matrix products, OpenMP loops for the rest.
+// The CPU backend: our packed sgemm for f32 matrix products (Eigen for f64 and for CPUs without its
+// micro-kernel, see gemm.cpp), OpenMP loops for the rest.
 // Its kernels are spread over tensor/cpu/*.cpp by family; this header only lists them.
 #pragma once
 

@@ -1,5 +1,6 @@
 // Grad mode: whether ops record graph nodes. Thread-local, so a data-loading thread never records.
 // NoGradGuard turns recording off for a scope (evaluation, optimiser steps, backward itself).
+// It lives in tensor/ because Tensor's in-place ops check it; recording itself is autograd's.
 #pragma once
 
 namespace iris {
