@@ -111,6 +111,47 @@ void draw_text_rotated(Image& image, int x, int y, const std::string& text, Colo
       if (mask.at(my, mx) > 127) set_pixel(image, x + my, y + (w - 1 - mx), color);
 }
 
+
+// The title's scale (2 when it fits the width) and the first row below it.
+int title_scale_for(const std::string& title, int width) { return font::text_width(title, 2) <= width - 20 ? 2 : 1; }
+int top_below_title(const std::string& title, int width) {
+  return 12 + (title.empty() ? 0 : font::text_height(title, title_scale_for(title, width)) + 10);
+}
+// The frame's left column: room for the rotated y label and the widest tick label.
+int left_of_value_axis(const Axis& axis, const std::string& y_label) {
+  int tick_label_width = 0;
+  for (const std::string& label : axis.labels) tick_label_width = std::max(tick_label_width, font::text_width(label));
+  return 10 + (y_label.empty() ? 0 : font::kGlyphHeight + 8) + tick_label_width + 8;
+}
+// The value axis' grid lines, tick marks and tick labels (map_y: plot space -> pixel row), the
+// centred title and the y label.
+template <class MapY>
+void draw_value_axis(Image& image, const Axis& axis, int left, int right, int top, int bottom, const MapY& map_y,
+                     const std::string& title, const std::string& y_label) {
+  for (size_t i = 0; i < axis.ticks.size(); ++i) {
+    int py = static_cast<int>(std::lround(map_y(axis.ticks[i])));
+    draw_line(image, left + 1, py, right - 1, py, kGridColor);
+    draw_line(image, left - 4, py, left, py, kAxisColor);
+    font::draw_text(image, left - 7 - font::text_width(axis.labels[i]), py - kTextHeight / 2, axis.labels[i],
+                    kTextColor);
+  }
+  if (!title.empty()) {
+    int scale = title_scale_for(title, image.width());
+    font::draw_text(image, (image.width() - font::text_width(title, scale)) / 2, 10, title, kTextColor, scale);
+  }
+  if (!y_label.empty()) draw_text_rotated(image, 10, (top + bottom - font::text_width(y_label)) / 2, y_label, kTextColor);
+}
+
+// The x label under the tick (or group) labels, and "no data" inside an empty frame.
+void draw_x_label(Image& image, int left, int right, int top, int bottom, const std::string& x_label, bool has_data) {
+  if (!x_label.empty())
+    font::draw_text(image, (left + right - font::text_width(x_label)) / 2, bottom + 8 + kTextHeight + 8, x_label,
+                    kTextColor);
+  if (!has_data)
+    font::draw_text(image, (left + right - font::text_width("no data")) / 2, (top + bottom) / 2 - 4, "no data",
+                    colors::gray);
+}
+
 }  // namespace
 
 double nice_step(double lo, double hi, int target) {
@@ -178,11 +219,8 @@ Image render_line_plot(const LinePlot& plot, int width, int height) {
 
   // ---- layout --------------------------------------------------------------------------
   Image image(height, width, 3, colors::white);
-  int title_scale = font::text_width(plot.title, 2) <= width - 20 ? 2 : 1;
-  int top = 12 + (plot.title.empty() ? 0 : font::text_height(plot.title, title_scale) + 10);
-  int tick_label_width = 0;
-  for (const std::string& label : y_axis.labels) tick_label_width = std::max(tick_label_width, font::text_width(label));
-  int left = 10 + (plot.y_label.empty() ? 0 : font::kGlyphHeight + 8) + tick_label_width + 8;
+  int top = top_below_title(plot.title, width);
+  int left = left_of_value_axis(y_axis, plot.y_label);
   int bottom = height - 1 - (10 + (plot.x_label.empty() ? 0 : font::kGlyphHeight + 6) + kTextHeight + 8);
   int last_x_label = x_axis.labels.empty() ? 0 : font::text_width(x_axis.labels.back());
   int right = width - 1 - std::max(16, last_x_label / 2 + 6);
@@ -196,13 +234,7 @@ Image render_line_plot(const LinePlot& plot, int width, int height) {
   };
 
   // ---- grid, frame, ticks, labels ------------------------------------------------------
-  for (size_t i = 0; i < y_axis.ticks.size(); ++i) {
-    int py = static_cast<int>(std::lround(map_y(y_axis.ticks[i])));
-    draw_line(image, left + 1, py, right - 1, py, kGridColor);
-    draw_line(image, left - 4, py, left, py, kAxisColor);
-    const std::string& label = y_axis.labels[i];
-    font::draw_text(image, left - 7 - font::text_width(label), py - kTextHeight / 2, label, kTextColor);
-  }
+  draw_value_axis(image, y_axis, left, right, top, bottom, map_y, plot.title, plot.y_label);
   for (size_t i = 0; i < x_axis.ticks.size(); ++i) {
     int px = static_cast<int>(std::lround(map_x(x_axis.ticks[i])));
     draw_line(image, px, top + 1, px, bottom - 1, kGridColor);
@@ -211,17 +243,7 @@ Image render_line_plot(const LinePlot& plot, int width, int height) {
     font::draw_text(image, px - font::text_width(label) / 2, bottom + 8, label, kTextColor);
   }
   draw_rect(image, left, top, right - left + 1, bottom - top + 1, kAxisColor);
-  if (!plot.title.empty())
-    font::draw_text(image, (width - font::text_width(plot.title, title_scale)) / 2, 10, plot.title, kTextColor,
-                    title_scale);
-  if (!plot.x_label.empty())
-    font::draw_text(image, (left + right - font::text_width(plot.x_label)) / 2, bottom + 8 + kTextHeight + 8,
-                    plot.x_label, kTextColor);
-  if (!plot.y_label.empty())
-    draw_text_rotated(image, 10, (top + bottom - font::text_width(plot.y_label)) / 2, plot.y_label, kTextColor);
-  if (!has_data)
-    font::draw_text(image, (left + right - font::text_width("no data")) / 2, (top + bottom) / 2 - 4, "no data",
-                    colors::gray);
+  draw_x_label(image, left, right, top, bottom, plot.x_label, has_data);
 
   // ---- series --------------------------------------------------------------------------
   std::vector<Color> series_colors;
@@ -393,11 +415,8 @@ Image render_bar_chart(const BarChart& chart, int width, int height) {
   const int legend_height = legend.empty() ? 0 : static_cast<int>(legend_rows.size()) * row_height;
 
   Image image(height, width, 3, colors::white);
-  int title_scale = font::text_width(chart.title, 2) <= width - 20 ? 2 : 1;
-  int top = 14 + (chart.title.empty() ? 0 : font::text_height(chart.title, title_scale) + 12);
-  int tick_label_width = 0;
-  for (const std::string& label : axis.labels) tick_label_width = std::max(tick_label_width, font::text_width(label));
-  int left = 10 + (chart.y_label.empty() ? 0 : font::kGlyphHeight + 8) + tick_label_width + 8;
+  int top = top_below_title(chart.title, width) + 2;
+  int left = left_of_value_axis(axis, chart.y_label);
   int legend_top = height - 8 - legend_height;
   int bottom = legend_top - 10 - (chart.x_label.empty() ? 0 : font::kGlyphHeight + 6) - kTextHeight - 8;
   int right = width - 1 - 12;
@@ -408,30 +427,14 @@ Image render_bar_chart(const BarChart& chart, int width, int height) {
   auto pixel_y = [&](double v) { return static_cast<int>(std::lround(map_y(std::clamp(v, axis.lo, axis.hi)))); };
 
   // ---- grid, ticks, labels ---------------------------------------------------------------------
-  for (size_t i = 0; i < axis.ticks.size(); ++i) {
-    int py = static_cast<int>(std::lround(map_y(axis.ticks[i])));
-    draw_line(image, left + 1, py, right - 1, py, kGridColor);
-    draw_line(image, left - 4, py, left, py, kAxisColor);
-    font::draw_text(image, left - 7 - font::text_width(axis.labels[i]), py - kTextHeight / 2, axis.labels[i],
-                    kTextColor);
-  }
-  if (!chart.title.empty())
-    font::draw_text(image, (width - font::text_width(chart.title, title_scale)) / 2, 12, chart.title, kTextColor,
-                    title_scale);
-  if (!chart.y_label.empty())
-    draw_text_rotated(image, 10, (top + bottom - font::text_width(chart.y_label)) / 2, chart.y_label, kTextColor);
+  draw_value_axis(image, axis, left, right, top, bottom, map_y, chart.title, chart.y_label);
   const double group_width = static_cast<double>(right - left) / static_cast<double>(std::max<size_t>(G, 1));
   const int bar_width = std::max(2, static_cast<int>(group_width * 0.8 / static_cast<double>(std::max<size_t>(B, 1))));
   for (size_t g = 0; g < G; ++g) {
     int center = left + static_cast<int>(std::lround((static_cast<double>(g) + 0.5) * group_width));
     font::draw_text(image, center - font::text_width(chart.groups[g]) / 2, bottom + 8, chart.groups[g], kTextColor);
   }
-  if (!chart.x_label.empty())
-    font::draw_text(image, (left + right - font::text_width(chart.x_label)) / 2, bottom + 8 + kTextHeight + 8,
-                    chart.x_label, kTextColor);
-  if (!has_data)
-    font::draw_text(image, (left + right - font::text_width("no data")) / 2, (top + bottom) / 2 - 4, "no data",
-                    colors::gray);
+  draw_x_label(image, left, right, top, bottom, chart.x_label, has_data);
 
   // ---- bars, error bars, reference lines, then the values over them ------------------------------
   struct ValueLabel {
