@@ -1,6 +1,8 @@
 // The shared app conventions: line plots (size, dark axes, series colours, ticks), training curves,
-// flags (defaults, overrides, errors with suggestions, --help text), the progress line and bar, the
-// run folder (config.json, metrics.jsonl, result.json and the final stdout line) and app_main.
+// the bar chart (bars, clipped error bars, reference lines, the marked axis break), flags (defaults,
+// overrides, errors with suggestions, --help text, the optimiser flags), the progress line and bar, the
+// run folder (config.json, metrics.jsonl, result.json and the final stdout line), app_main and the
+// ablation protocol (summary over seeds, table, files, the final line).
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "apps/common/ablate.h"
 #include "apps/common/classify.h"
 #include "apps/common/flags.h"
 #include "apps/common/plot.h"
@@ -194,11 +197,186 @@ TEST_CASE("training curves from metrics records") {
   CHECK(image.width() == 2 * 560);
   CHECK(image.height() == 400);
   CHECK(count_color(image, colors::palette(1)) > 50);  // test_loss
+  // both panels have a y label (rotated text in the leftmost 20 pixels of the panel)
+  auto dark_in = [&](int x0, int x1) {
+    int n = 0;
+    for (int y = 0; y < image.height(); ++y)
+      for (int x = x0; x < x1; ++x) n += dark(image.pixel(y, x));
+    return n;
+  };
+  CHECK(dark_in(8, 20) > 10);
+  CHECK(dark_in(560 + 8, 560 + 20) > 10);  // "top1 %" on the metrics panel
   std::vector<json::Value> only_loss = {json::parse("{\"epoch\": 1, \"loss\": 2}")};
   save_training_curves(tmp.file("loss.png"), only_loss);
   CHECK(load_image(tmp.file("loss.png")).width() == 560);
   CHECK_THROWS_WITH_SUBSTR(save_training_curves(tmp.file("none.png"), {json::parse("{\"step\": 1}")}),
                            "no numeric values against 'epoch'");
+}
+
+// ---- bar charts -------------------------------------------------------------------------------
+
+namespace {
+
+// The plot frame: the first and last columns and rows that are dark over more than half the picture.
+struct Frame {
+  int left = -1, right = -1, top = -1, bottom = -1;
+};
+Frame frame_of(const Image& image) {
+  Frame f;
+  for (int x = 0; x < image.width(); ++x) {
+    int run = 0;
+    for (int y = 0; y < image.height(); ++y) run += dark(image.pixel(y, x));
+    if (run > image.height() / 2) f.right = x, f.left = f.left < 0 ? x : f.left;
+  }
+  for (int y = 0; y < image.height(); ++y) {
+    int run = 0;
+    for (int x = 0; x < image.width(); ++x) run += dark(image.pixel(y, x));
+    if (run > image.width() / 2) f.bottom = y, f.top = f.top < 0 ? y : f.top;
+  }
+  return f;
+}
+
+// A bar inside the frame, between columns x_from and x_to: its columns and its top row.
+struct Bar {
+  int x0 = INT32_MAX, x1 = -1, top = INT32_MAX;
+  int center() const { return (x0 + x1) / 2; }
+  bool found() const { return x1 >= 0; }
+};
+Bar bar_of(const Image& image, const Frame& f, Color color, int x_from, int x_to) {
+  Bar b;
+  for (int y = f.top + 1; y < f.bottom; ++y)
+    for (int x = x_from; x < x_to; ++x)
+      if (image.pixel(y, x) == color) b.x0 = std::min(b.x0, x), b.x1 = std::max(b.x1, x), b.top = std::min(b.top, y);
+  return b;
+}
+
+const Color kReference(40, 40, 40);  // the reference line's colour (plot.cpp)
+
+}  // namespace
+
+TEST_CASE("bar chart: bars from zero, error bars clipped at zero, a chance line per group") {
+  BarChart chart;
+  chart.title = "test top-1 by arm";
+  chart.y_label = "top-1 %";
+  chart.groups = {"fmnist", "probe"};
+  chart.bars = {"dual", "spatial"};
+  chart.values = {{50, 20}, {80, 10}};
+  chart.errors = {{5, 30}, {0, 0}};  // 20 +- 30 would reach -10: clipped at the axis (0)
+  chart.reference = {10, 25};
+  chart.axis_max = 100;
+  chart.value_decimals = -1;  // no printed values: the dark pixels above a bar are its error bar
+  Image image = render_bar_chart(chart, 800, 460);
+  REQUIRE(image.width() == 800);
+  REQUIRE(image.height() == 460);
+  const Frame f = frame_of(image);
+  REQUIRE(f.left > 0);
+  REQUIRE(f.bottom > f.top + 100);
+  const int mid = (f.left + f.right) / 2;  // two groups: fmnist on the left, probe on the right
+  Bar dual_fmnist = bar_of(image, f, colors::palette(0), f.left, mid), dual_probe = bar_of(image, f, colors::palette(0), mid, f.right);
+  Bar spatial_fmnist = bar_of(image, f, colors::palette(1), f.left, mid);
+  REQUIRE(dual_fmnist.found());
+  REQUIRE(dual_probe.found());
+  REQUIRE(spatial_fmnist.found());
+  CHECK(spatial_fmnist.x0 > dual_fmnist.x1);  // side by side within the group
+  // every bar stands on the frame's bottom (the axis starts at zero): heights in proportion
+  const double unit = (f.bottom - dual_fmnist.top) / 50.0;  // pixels per percent
+  CHECK((f.bottom - dual_probe.top) / unit == doctest::Approx(80).epsilon(0.02));
+  CHECK((f.bottom - spatial_fmnist.top) / unit == doctest::Approx(20).epsilon(0.04));
+  auto row_of = [&](double value) { return static_cast<int>(std::lround(f.bottom - value * unit)); };
+  auto black_near = [&](int y, int x) {  // within a pixel of the row (rounding)
+    return image.pixel(y - 1, x) == colors::black || image.pixel(y, x) == colors::black ||
+           image.pixel(y + 1, x) == colors::black;
+  };
+
+  // the error bar of 20 +- 30: black from 50 down to the axis, with a cap at 50, and nothing below zero
+  const int cx = spatial_fmnist.center();
+  CHECK(image.pixel(row_of(35), cx) == colors::black);             // above the bar
+  CHECK(image.pixel(f.bottom - 3, cx) == colors::black);           // inside the bar, down to the axis
+  CHECK(black_near(row_of(50), cx - 3));                           // the cap at 50
+  for (int y = f.bottom + 1; y <= f.bottom + 5; ++y) CHECK(image.pixel(y, cx) == colors::white);  // not below 0
+  // the error bar of 50 +- 5 has both caps
+  CHECK(black_near(row_of(55), dual_fmnist.center() - 3));
+  CHECK(black_near(row_of(45), dual_fmnist.center() - 3));
+  // no error bar where the error is 0: the column above the probe bar is white
+  CHECK(image.pixel(dual_probe.top - 3, dual_probe.center()) == colors::white);
+
+  // the chance lines: dashes at 10 across fmnist, at 25 across probe, and not elsewhere
+  auto dashes = [&](double value, int x_from, int x_to) {
+    int n = 0;
+    for (int dy = -2; dy <= 2; ++dy)
+      for (int x = x_from; x < x_to; ++x) n += image.pixel(row_of(value) + dy, x) == kReference;
+    return n;
+  };
+  CHECK(dashes(10, f.left, mid) > 200);
+  CHECK(dashes(25, mid, f.right) > 200);
+  CHECK(dashes(25, f.left, mid) == 0);
+  CHECK(dashes(10, mid, f.right) == 0);
+  // the legend under the frame: both arms and the chance line
+  Bar legend_dual = bar_of(image, Frame{0, image.width(), f.bottom + 1, image.height()}, colors::palette(1), 0, image.width());
+  CHECK(legend_dual.found());
+}
+
+TEST_CASE("bar chart: an axis that does not start at zero marks its break") {
+  BarChart chart;
+  chart.groups = {""};
+  chart.bars = {"teacher", "shared", "transform"};
+  chart.values = {{75, 77, 78}};
+  chart.value_decimals = 2;
+  chart.axis_max = 100;
+  chart.from_zero = false;
+  Image broken = render_bar_chart(chart, 600, 360);
+  chart.from_zero = true;
+  Image whole = render_bar_chart(chart, 600, 360);
+  // a bar's height (its colour over its centre column inside the frame) and the white rows in it
+  auto measure = [](const Image& image, Color c) {
+    Frame f = frame_of(image);
+    Bar b = bar_of(image, f, c, f.left + 1, f.right);
+    int painted = 0, cut = 0;
+    for (int y = b.top; y < f.bottom; ++y) painted += image.pixel(y, b.center()) == c, cut += image.pixel(y, b.center()) == colors::white;
+    return std::make_pair(painted + cut, cut);
+  };
+  auto [teacher_whole, cut_whole] = measure(whole, colors::palette(0));
+  auto [transform_whole, cut_transform_whole] = measure(whole, colors::palette(2));
+  CHECK(static_cast<double>(transform_whole) / teacher_whole == doctest::Approx(78.0 / 75.0).epsilon(0.01));
+  CHECK(cut_whole == 0);
+  CHECK(cut_transform_whole == 0);
+  auto [teacher_broken, cut_broken] = measure(broken, colors::palette(0));
+  auto [transform_broken, cut_transform_broken] = measure(broken, colors::palette(2));
+  CHECK(static_cast<double>(transform_broken) / teacher_broken > 1.15);  // the axis starts near the bars
+  CHECK(cut_broken > 0);             // the cut through every bar
+  CHECK(cut_transform_broken > 0);
+  // and the break in the value axis: a white gap in the frame's left column
+  auto gap_in_axis = [](const Image& image) {
+    Frame f = frame_of(image);
+    int white = 0;
+    for (int y = f.top; y <= f.bottom; ++y) white += image.pixel(y, f.left) == colors::white;
+    return white;
+  };
+  CHECK(gap_in_axis(whole) == 0);
+  CHECK(gap_in_axis(broken) > 0);
+}
+
+TEST_CASE("bar chart: missing values, no data and mistakes") {
+  BarChart chart;
+  chart.groups = {"a", "b"};
+  chart.bars = {"x"};
+  chart.values = {{NAN}, {30}};
+  Image image = render_bar_chart(chart, 400, 300);
+  Frame f = frame_of(image);
+  CHECK_FALSE(bar_of(image, f, colors::palette(0), f.left, (f.left + f.right) / 2).found());  // no bar for NaN
+  CHECK(bar_of(image, f, colors::palette(0), (f.left + f.right) / 2, f.right).found());
+  BarChart empty;
+  CHECK(render_bar_chart(empty, 300, 200).width() == 300);
+  BarChart bad = chart;
+  bad.values = {{1}};
+  CHECK_THROWS_WITH_SUBSTR(render_bar_chart(bad), "2 groups but values for 1");
+  bad = chart;
+  bad.errors = {{1, 2}, {3}};
+  CHECK_THROWS_WITH_SUBSTR(render_bar_chart(bad), "group 'a' has 2 errors for 1 bars");
+  bad = chart;
+  bad.reference = {1};
+  CHECK_THROWS_WITH_SUBSTR(render_bar_chart(bad), "one value per group (2)");
+  CHECK_THROWS_WITH_SUBSTR(render_bar_chart(chart, 100, 300), "must be in [160, 4096]");
 }
 
 // ---- flags ----------------------------------------------------------------------------------
@@ -289,6 +467,41 @@ TEST_CASE("flags: comma lists and the training-loop options they fill") {
   CHECK(o.label_smoothing == ClassifyOptions().label_smoothing);  // not registered: the struct's default
   CHECK(o.clip_norm == ClassifyOptions().clip_norm);
   CHECK(o.stop_after_steps == -1);
+}
+
+TEST_CASE("flags: the optimiser flags with an app's defaults and help") {
+  Flags flags("app", "a test app", {{"train", "train"}});
+  OptimizerFlagDefaults d;
+  d.weight_decay = 0.1, d.warmup_epochs = 0.5, d.clip_norm = 5.0;
+  d.no_decay_on = "biases, norms, embeddings";
+  d.with_drop_path = false;
+  add_optimizer_flags(flags, d);
+  flags.parse(std::vector<std::string>{"train", "--label-smoothing", "0.2"});
+  CHECK(flags.get_double("weight-decay") == 0.1);
+  CHECK(flags.get_double("warmup") == 0.5);
+  CHECK(flags.get_double("clip-norm") == 5.0);
+  CHECK(flags.get_double("label-smoothing") == 0.2);
+  CHECK_FALSE(flags.has("drop-path"));  // not offered by this app
+  std::string usage = flags.usage();
+  for (const char* expected : {"AdamW weight decay (not on biases, norms, embeddings)", "--warmup EPOCHS",
+                               "linear warmup, in epochs", "label smoothing of the cross-entropy loss",
+                               "clip gradients to this global norm (0: off)", "(default 0.1)", "(default 5)"})
+    CHECK_MESSAGE(usage.find(expected) != std::string::npos, "usage lacks \"", expected, "\":\n", usage);
+  CHECK(usage.find("--drop-path") == std::string::npos);
+  // the order the apps had them in (config.json lists the flags in registration order)
+  CHECK(usage.find("--weight-decay") < usage.find("--warmup"));
+  CHECK(usage.find("--label-smoothing") < usage.find("--clip-norm"));
+  ClassifyOptions o = classify_options(flags);  // the loop reads them
+  CHECK(o.weight_decay == 0.1);
+  CHECK(o.warmup_epochs == 0.5);
+  CHECK(o.label_smoothing == 0.2);
+  CHECK(o.clip_norm == 5.0);
+
+  Flags plain("app", "a test app", {{"train", "train"}});
+  add_optimizer_flags(plain);
+  plain.parse(std::vector<std::string>{"train"});
+  CHECK(plain.get_double("drop-path") == 0.0);
+  CHECK(plain.get_double("weight-decay") == 0.05);
 }
 
 TEST_CASE("flags: mistakes are clear errors with the closest name") {
@@ -626,4 +839,101 @@ TEST_CASE("app_main: --amp runs the body under autocast, and says on the CPU tha
     CHECK((errors.text.str().find("--amp on the CPU") != std::string::npos) == amp);
     CHECK_FALSE(autocast_enabled());  // restored after the body
   }
+}
+
+// ---- the ablation protocol --------------------------------------------------------------------
+
+TEST_CASE("ablation: the summary over seeds") {
+  json::Value a = json::parse(R"({"top1": 10.0, "params": 500, "seconds": 2.0, "tag": "x", "norms": [1, 2]})");
+  json::Value b = json::parse(R"({"top1": 14.0, "params": 500, "seconds": 4.5, "tag": "x", "norms": [3]})");
+  json::Value s = summarize_runs({a, b});
+  CHECK(s["top1"].as_number() == 12.0);
+  CHECK(s["top1_std"].as_number() == doctest::Approx(std::sqrt(8.0)));  // sample std
+  CHECK(s["params"].is_integer());        // a count every seed agrees on: kept, no _std
+  CHECK(s["params"].as_int() == 500);
+  CHECK_FALSE(s.contains("params_std"));
+  CHECK(s["seconds"].as_number() == 3.25);
+  CHECK(s["tag"].as_string() == "x");     // the same in every seed: kept
+  CHECK(s["norms"].size() == 2);          // different: one per seed
+  CHECK(s["norms"][1][0].as_int() == 3);
+  CHECK(s["seeds"].as_int() == 2);
+  CHECK(s["runs"].size() == 2);
+  CHECK(s["runs"][1].as_number() == 14.0);
+  json::Value one = summarize_runs({a});
+  CHECK(one["top1"].as_number() == 10.0);
+  CHECK(one["top1_std"].as_number() == 0.0);
+  CHECK(one["seeds"].as_int() == 1);
+  // integer counts that differ between seeds are averaged like any measurement
+  json::Value c = json::parse(R"({"top1": 1.0, "steps": 10})"), d = json::parse(R"({"top1": 1.0, "steps": 20})");
+  CHECK(summarize_runs({c, d})["steps"].as_number() == 15.0);
+  CHECK(summarize_runs({c, d})["steps_std"].as_number() > 0);
+  CHECK_THROWS_WITH_SUBSTR(summarize_runs({}), "no runs");
+  CHECK(ablation_subdir("probe-dual", 3, 2) == "probe-dual-seed3");
+  CHECK(ablation_subdir("teacher", 0, 1) == "teacher");
+}
+
+TEST_CASE("ablation: arms x seeds -> sub-runs, table, chart, ablation.json and the final line") {
+  TempDir tmp;
+  Flags flags("toy", "a toy app", {{"ablate", "compare the arms"}});
+  flags.parse(std::vector<std::string>{"ablate", "--seed", "4", "--out", tmp.file("abl")});
+  Run run(flags);
+  AblationSpec spec;
+  spec.title = "toy ablation";
+  spec.label_headers = {"task", "arm"};
+  spec.arms = {AblationArm{"big", {"t", "big"}, "t", "big"}, AblationArm{"small", {"t", "small"}, "t", "small"}};
+  spec.columns = {AblationColumn::measured("top-1 %", "top1", 2, true), AblationColumn::plain("params", "params")};
+  spec.seeds = 2;
+  spec.first_seed = flags.seed();
+  spec.reference_by_group["t"] = 10;
+  spec.chart_title = "toy";
+  std::vector<std::string> calls;
+  spec.run_one = [&](const AblationArm& arm, uint64_t seed, const std::string& dir) {
+    calls.push_back(arm.name + "/" + std::to_string(seed));
+    CHECK(path_exists(dir));
+    json::Value m = json::Value::object();
+    m["top1"] = (arm.name == "big" ? 60.0 : 30.0) + static_cast<double>(seed);
+    m["params"] = arm.name == "big" ? 1000 : 10;
+    return m;
+  };
+  spec.notes = [] { return std::string("Budget: none."); };
+  bool extra = false;
+  std::vector<AblationResult> results;
+  {
+    CaptureStdout out;
+    results = run_ablation(flags, run, spec, [&](const std::vector<AblationResult>& r) { extra = r.size() == 2; });
+    json::Value line = json::parse(lines_of(out.text.str()).back());
+    CHECK(line["app"].as_string() == "toy");
+    CHECK(line["cmd"].as_string() == "ablate");
+    const json::Value& big = line["arms"]["big"];
+    CHECK(big["top1"].as_number() == 64.5);  // seeds 4 and 5
+    CHECK(big["top1_std"].as_number() == doctest::Approx(std::sqrt(0.5)));
+    CHECK(big["seeds"].as_int() == 2);
+    CHECK(big["runs"][0].as_number() == 64.0);
+    CHECK(line["arms"]["small"]["params"].as_int() == 10);
+    // the same line in the run folder
+    CHECK(json::parse(read_file(tmp.file("abl/result.json"))) == line);
+  }
+  CHECK(extra);
+  CHECK(calls == std::vector<std::string>{"big/4", "big/5", "small/4", "small/5"});
+  CHECK(results[1].runs.size() == 2);
+  CHECK(json::parse(read_file(tmp.file("abl/small-seed5/result.json")))["metrics"]["top1"].as_number() == 35.0);
+  CHECK(json::parse(read_file(tmp.file("abl/ablation.json")))["big"]["top1"].as_number() == 64.5);
+  std::string md = read_file(tmp.file("abl/ablation.md"));
+  CHECK(md.find("# toy ablation") != std::string::npos);
+  CHECK(md.find("`toy ablate --seed 4 --out ") != std::string::npos);
+  CHECK(md.find("| task | arm | top-1 % | params |") != std::string::npos);
+  CHECK(md.find("| t | big | 64.50 ± 0.71 | 1000 |") != std::string::npos);
+  CHECK(md.find("Budget: none. Mean ± std (sample) over seeds 4..5.") != std::string::npos);
+  Image chart = load_image(tmp.file("abl/ablation.png"));
+  CHECK(count_color(chart, colors::palette(0)) > 1000);
+  CHECK(count_color(chart, colors::palette(1)) > 500);
+  CHECK(count_color(chart, kReference) > 100);  // the chance line
+
+  Flags resumed("toy", "a toy app", {{"ablate", "compare the arms"}});
+  resumed.parse(std::vector<std::string>{"ablate", "--resume", "x.safetensors", "--out", tmp.file("abl2")});
+  Run run2(resumed);
+  CHECK_THROWS_WITH_SUBSTR(run_ablation(resumed, run2, spec), "--resume applies to toy train only");
+  AblationSpec twice = spec;
+  twice.arms.push_back(spec.arms[0]);
+  CHECK_THROWS_WITH_SUBSTR(run_ablation(flags, run, twice), "arm 'big' is listed twice");
 }

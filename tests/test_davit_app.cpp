@@ -92,6 +92,8 @@ TEST_CASE("davit ablate --quick: every arm and task in the JSON line, a table an
     REQUIRE(arms.contains(name));
     const json::Value& a = arms[name];
     CHECK(a["runs"].size() == 2);  // --quick: 2 seeds
+    CHECK(a["seeds"].as_int() == 2);
+    CHECK_FALSE(a.contains("params_std"));  // the same in every seed: a property of the arm
     double t0 = a["runs"][0].as_number(), t1 = a["runs"][1].as_number();
     CHECK(a["top1"].as_number() == doctest::Approx((t0 + t1) / 2));
     CHECK(a["top1_std"].as_number() == doctest::Approx(std::fabs(t0 - t1) / std::sqrt(2.0)));
@@ -99,7 +101,7 @@ TEST_CASE("davit ablate --quick: every arm and task in the JSON line, a table an
     CHECK(a["flops"].as_int() > 10000000);
   }
   CHECK(arms["probe-dual"]["params"].as_int() == arms["probe-channel"]["params"].as_int());
-  CHECK_FILES_EXIST("/tmp/iris_test_davit_ablate", {"ablation.md", "ablation.png", "result.json",
+  CHECK_FILES_EXIST("/tmp/iris_test_davit_ablate", {"ablation.md", "ablation.png", "ablation.json", "result.json",
                                                     "probe-dual-seed0/attention.png",
                                                     "probe-channel-seed1/result.json"});
   std::string md = slurp("/tmp/iris_test_davit_ablate/ablation.md");

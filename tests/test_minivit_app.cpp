@@ -144,6 +144,9 @@ TEST_CASE("minivit ablate --quick: every arm in the JSON line, table, chart and 
     REQUIRE(arms.contains(name));
     check_top1(arms[name]);
     CHECK(arms[name]["params"].as_int() > 0);
+    CHECK(arms[name]["seeds"].as_int() == 1);  // one seed by default: its std is 0
+    CHECK(arms[name]["top1_std"].as_number() == 0.0);
+    CHECK(arms[name]["runs"][0].as_number() == arms[name]["top1"].as_number());
   }
   auto params = [&](const char* arm) { return arms[arm]["params"].as_int(); };
   CHECK(params("shared") < params("teacher"));
@@ -166,4 +169,28 @@ TEST_CASE("minivit ablate --quick: every arm in the JSON line, table, chart and 
   CHECK(md.find("| minivit | 2 |") != std::string::npos);
   CHECK(md.find("| single-layer | 6 |") != std::string::npos);
   CHECK(md.find("minivit ablate --quick") != std::string::npos);
+  CHECK(json::parse(slurp(dir + "/result.json"))["arms"]["shared"]["top1"].as_number() ==
+        arms["shared"]["top1"].as_number());  // the final line is in the run folder too
+}
+
+TEST_CASE("minivit ablate --quick --seeds 2: a teacher per seed, the mean and std over seeds") {
+  REQUIRE_FASHION_MNIST("the minivit ablate seeds test");
+  const std::string dir = "/tmp/iris_test_minivit_ablate_seeds";
+  fresh_dir(dir);
+  AppResult r = run("minivit ablate --quick --arms teacher,logit-kd --seeds 2 --seed 3 --out " + dir);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  const json::Value line = last_json_line(r.out);
+  for (const char* name : {"teacher", "logit-kd"}) {
+    CAPTURE(name);
+    const json::Value& a = line["arms"][name];
+    REQUIRE(a["runs"].size() == 2);
+    double t0 = a["runs"][0].as_number(), t1 = a["runs"][1].as_number();
+    CHECK(a["seeds"].as_int() == 2);
+    CHECK(a["top1"].as_number() == doctest::Approx((t0 + t1) / 2));
+    CHECK(a["top1_std"].as_number() == doctest::Approx(std::fabs(t0 - t1) / std::sqrt(2.0)));
+  }
+  // the student of each seed learnt from that seed's teacher
+  CHECK_FILES_EXIST(dir, {"teacher-seed3/weights.safetensors", "teacher-seed4/weights.safetensors",
+                          "logit-kd-seed3/result.json", "logit-kd-seed4/result.json"});
+  CHECK(slurp(dir + "/logit-kd-seed4/config.json").find("teacher-seed4/weights.safetensors") != std::string::npos);
 }

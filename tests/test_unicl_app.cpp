@@ -198,6 +198,7 @@ TEST_CASE("unicl: ablate --quick") {
     check_percent(a[n], "probe");
     if (n.rfind("shapes", 0) == 0) check_percent(a[n], "zeroshot");
     else CHECK_FALSE(a[n].contains("zeroshot"));
+    CHECK(a[n]["seeds"].as_int() == 1);
   }
   CHECK_FILES_EXIST(out, {"ablation.md", "ablation.png", "result.json", "shapes-both/top5.png"});
   std::string md = read_file(out + "/ablation.md");

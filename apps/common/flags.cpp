@@ -362,6 +362,14 @@ json::Value Flags::to_json() const {
   return out;
 }
 
+void add_optimizer_flags(Flags& flags, const OptimizerFlagDefaults& d) {
+  flags.add_double("weight-decay", d.weight_decay, "AdamW weight decay (not on " + d.no_decay_on + ")");
+  flags.add_double("warmup", d.warmup_epochs, d.warmup_help, "EPOCHS");
+  if (d.with_label_smoothing) flags.add_double("label-smoothing", d.label_smoothing, d.label_smoothing_help);
+  if (d.with_drop_path) flags.add_double("drop-path", d.drop_path, d.drop_path_help);
+  flags.add_double("clip-norm", d.clip_norm, d.clip_norm_help);
+}
+
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);

@@ -113,6 +113,21 @@ class Flags {
   bool help_requested_ = false;
 };
 
+// The optimiser flags the training apps share, registered in this order: --weight-decay, --warmup
+// (epochs of linear warmup), --label-smoothing, --drop-path, --clip-norm. Each app passes its own
+// defaults and the words of the help lines that differ (which parameters skip decay, what the
+// smoothing applies to); an app without label smoothing or stochastic depth leaves those flags out.
+struct OptimizerFlagDefaults {
+  double weight_decay = 0.05, warmup_epochs = 1.0, label_smoothing = 0.0, drop_path = 0.0, clip_norm = 1.0;
+  bool with_label_smoothing = true, with_drop_path = true;  // false: the flag is not registered
+  std::string no_decay_on = "biases and norms";              // "AdamW weight decay (not on ...)"
+  std::string warmup_help = "linear warmup, in epochs";
+  std::string label_smoothing_help = "label smoothing of the cross-entropy loss";
+  std::string drop_path_help = "stochastic depth rate of the last block";
+  std::string clip_norm_help = "clip gradients to this global norm (0: off)";
+};
+void add_optimizer_flags(Flags& flags, const OptimizerFlagDefaults& defaults = {});
+
 // The items of a comma-separated list ("a,b,,c" -> {"a", "b", "c"}: empty items are dropped).
 std::vector<std::string> split_list(const std::string& text);
 

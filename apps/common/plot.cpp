@@ -1,7 +1,8 @@
-// Line plots drawn with data/draw.h: axis ranges and round ticks, frame, grid, labels (the y label
-// rotated a quarter turn), series as 2-pixel lines with markers when points are few, and a legend
-// in the corner that covers the fewest plotted pixels. Then the training-curve helper on top.
-// Leaves out: anti-aliasing; every label uses the 5x9 built-in font.
+// Line plots and bar charts drawn with data/draw.h: axis ranges and round ticks, frame, grid, labels
+// (the y label rotated a quarter turn); line series as 2-pixel lines with markers when points are few
+// and a legend in the corner that covers the fewest plotted pixels; grouped bars with clipped error
+// bars, dashed reference lines, a marked axis break and a legend under the plot. Then the
+// training-curve helper on top. Leaves out: anti-aliasing; every label uses the 5x9 built-in font.
 #include "apps/common/plot.h"
 
 #include <algorithm>
@@ -110,6 +111,47 @@ void draw_text_rotated(Image& image, int x, int y, const std::string& text, Colo
       if (mask.at(my, mx) > 127) set_pixel(image, x + my, y + (w - 1 - mx), color);
 }
 
+
+// The title's scale (2 when it fits the width) and the first row below it.
+int title_scale_for(const std::string& title, int width) { return font::text_width(title, 2) <= width - 20 ? 2 : 1; }
+int top_below_title(const std::string& title, int width) {
+  return 12 + (title.empty() ? 0 : font::text_height(title, title_scale_for(title, width)) + 10);
+}
+// The frame's left column: room for the rotated y label and the widest tick label.
+int left_of_value_axis(const Axis& axis, const std::string& y_label) {
+  int tick_label_width = 0;
+  for (const std::string& label : axis.labels) tick_label_width = std::max(tick_label_width, font::text_width(label));
+  return 10 + (y_label.empty() ? 0 : font::kGlyphHeight + 8) + tick_label_width + 8;
+}
+// The value axis' grid lines, tick marks and tick labels (map_y: plot space -> pixel row), the
+// centred title and the y label.
+template <class MapY>
+void draw_value_axis(Image& image, const Axis& axis, int left, int right, int top, int bottom, const MapY& map_y,
+                     const std::string& title, const std::string& y_label) {
+  for (size_t i = 0; i < axis.ticks.size(); ++i) {
+    int py = static_cast<int>(std::lround(map_y(axis.ticks[i])));
+    draw_line(image, left + 1, py, right - 1, py, kGridColor);
+    draw_line(image, left - 4, py, left, py, kAxisColor);
+    font::draw_text(image, left - 7 - font::text_width(axis.labels[i]), py - kTextHeight / 2, axis.labels[i],
+                    kTextColor);
+  }
+  if (!title.empty()) {
+    int scale = title_scale_for(title, image.width());
+    font::draw_text(image, (image.width() - font::text_width(title, scale)) / 2, 10, title, kTextColor, scale);
+  }
+  if (!y_label.empty()) draw_text_rotated(image, 10, (top + bottom - font::text_width(y_label)) / 2, y_label, kTextColor);
+}
+
+// The x label under the tick (or group) labels, and "no data" inside an empty frame.
+void draw_x_label(Image& image, int left, int right, int top, int bottom, const std::string& x_label, bool has_data) {
+  if (!x_label.empty())
+    font::draw_text(image, (left + right - font::text_width(x_label)) / 2, bottom + 8 + kTextHeight + 8, x_label,
+                    kTextColor);
+  if (!has_data)
+    font::draw_text(image, (left + right - font::text_width("no data")) / 2, (top + bottom) / 2 - 4, "no data",
+                    colors::gray);
+}
+
 }  // namespace
 
 double nice_step(double lo, double hi, int target) {
@@ -177,11 +219,8 @@ Image render_line_plot(const LinePlot& plot, int width, int height) {
 
   // ---- layout --------------------------------------------------------------------------
   Image image(height, width, 3, colors::white);
-  int title_scale = font::text_width(plot.title, 2) <= width - 20 ? 2 : 1;
-  int top = 12 + (plot.title.empty() ? 0 : font::text_height(plot.title, title_scale) + 10);
-  int tick_label_width = 0;
-  for (const std::string& label : y_axis.labels) tick_label_width = std::max(tick_label_width, font::text_width(label));
-  int left = 10 + (plot.y_label.empty() ? 0 : font::kGlyphHeight + 8) + tick_label_width + 8;
+  int top = top_below_title(plot.title, width);
+  int left = left_of_value_axis(y_axis, plot.y_label);
   int bottom = height - 1 - (10 + (plot.x_label.empty() ? 0 : font::kGlyphHeight + 6) + kTextHeight + 8);
   int last_x_label = x_axis.labels.empty() ? 0 : font::text_width(x_axis.labels.back());
   int right = width - 1 - std::max(16, last_x_label / 2 + 6);
@@ -195,13 +234,7 @@ Image render_line_plot(const LinePlot& plot, int width, int height) {
   };
 
   // ---- grid, frame, ticks, labels ------------------------------------------------------
-  for (size_t i = 0; i < y_axis.ticks.size(); ++i) {
-    int py = static_cast<int>(std::lround(map_y(y_axis.ticks[i])));
-    draw_line(image, left + 1, py, right - 1, py, kGridColor);
-    draw_line(image, left - 4, py, left, py, kAxisColor);
-    const std::string& label = y_axis.labels[i];
-    font::draw_text(image, left - 7 - font::text_width(label), py - kTextHeight / 2, label, kTextColor);
-  }
+  draw_value_axis(image, y_axis, left, right, top, bottom, map_y, plot.title, plot.y_label);
   for (size_t i = 0; i < x_axis.ticks.size(); ++i) {
     int px = static_cast<int>(std::lround(map_x(x_axis.ticks[i])));
     draw_line(image, px, top + 1, px, bottom - 1, kGridColor);
@@ -210,17 +243,7 @@ Image render_line_plot(const LinePlot& plot, int width, int height) {
     font::draw_text(image, px - font::text_width(label) / 2, bottom + 8, label, kTextColor);
   }
   draw_rect(image, left, top, right - left + 1, bottom - top + 1, kAxisColor);
-  if (!plot.title.empty())
-    font::draw_text(image, (width - font::text_width(plot.title, title_scale)) / 2, 10, plot.title, kTextColor,
-                    title_scale);
-  if (!plot.x_label.empty())
-    font::draw_text(image, (left + right - font::text_width(plot.x_label)) / 2, bottom + 8 + kTextHeight + 8,
-                    plot.x_label, kTextColor);
-  if (!plot.y_label.empty())
-    draw_text_rotated(image, 10, (top + bottom - font::text_width(plot.y_label)) / 2, plot.y_label, kTextColor);
-  if (!has_data)
-    font::draw_text(image, (left + right - font::text_width("no data")) / 2, (top + bottom) / 2 - 4, "no data",
-                    colors::gray);
+  draw_x_label(image, left, right, top, bottom, plot.x_label, has_data);
 
   // ---- series --------------------------------------------------------------------------
   std::vector<Color> series_colors;
@@ -302,6 +325,194 @@ void save_line_plots(const std::string& path, const std::vector<LinePlot>& plots
   save_png(path, canvas);
 }
 
+// ---- bar charts ------------------------------------------------------------------------------
+
+namespace {
+
+// A dashed horizontal line from x0 to x1 (dashes of 7 pixels, gaps of 4).
+void draw_dashed_hline(Image& image, int x0, int x1, int y, Color color, int thickness) {
+  for (int x = x0; x <= x1; x += 11) draw_line(image, x, y, std::min(x + 6, x1), y, color, thickness);
+}
+
+const Color kReferenceColor = Color(40, 40, 40);
+const Color kErrorColor = colors::black;
+
+}  // namespace
+
+Image render_bar_chart(const BarChart& chart, int width, int height) {
+  IRIS_CHECK(width >= 160 && width <= 4096 && height >= 160 && height <= 4096,
+             "render_bar_chart: width and height must be in [160, 4096], got ", width, "x", height);
+  const size_t G = chart.groups.size(), B = chart.bars.size();
+  IRIS_CHECK(chart.values.size() == G, "render_bar_chart: ", G, " groups but values for ", chart.values.size(),
+             "; give one row of values per group");
+  for (size_t g = 0; g < G; ++g)
+    IRIS_CHECK(chart.values[g].size() == B, "render_bar_chart: group '", chart.groups[g], "' has ",
+               chart.values[g].size(), " values for ", B, " bars");
+  IRIS_CHECK(chart.errors.empty() || chart.errors.size() == G, "render_bar_chart: errors must be empty or have one "
+             "row per group (", G, "), got ", chart.errors.size());
+  for (size_t g = 0; g < chart.errors.size(); ++g)
+    IRIS_CHECK(chart.errors[g].size() == B, "render_bar_chart: group '", chart.groups[g], "' has ",
+               chart.errors[g].size(), " errors for ", B, " bars");
+  IRIS_CHECK(chart.reference.empty() || chart.reference.size() == G, "render_bar_chart: reference must be empty or "
+             "have one value per group (", G, "), got ", chart.reference.size());
+  auto error_of = [&](size_t g, size_t b) {
+    double e = chart.errors.empty() ? 0.0 : chart.errors[g][b];
+    return std::isfinite(e) && e > 0 ? e : 0.0;
+  };
+  auto reference_of = [&](size_t g) { return chart.reference.empty() ? NAN : chart.reference[g]; };
+
+  // ---- the value axis --------------------------------------------------------------------
+  double lowest_bar = INFINITY, highest = -INFINITY;
+  bool any_reference = false;
+  for (size_t g = 0; g < G; ++g) {
+    for (size_t b = 0; b < B; ++b) {
+      double v = chart.values[g][b];
+      if (!std::isfinite(v)) continue;
+      lowest_bar = std::min(lowest_bar, v);
+      highest = std::max(highest, v + error_of(g, b));
+    }
+    if (std::isfinite(reference_of(g)))
+      any_reference = true, lowest_bar = std::min(lowest_bar, reference_of(g)), highest = std::max(highest, reference_of(g));
+  }
+  const bool has_data = lowest_bar <= highest;
+  if (!has_data) lowest_bar = 0, highest = 1;
+  if (std::isfinite(chart.axis_max)) highest = std::min(highest, std::max(chart.axis_max, lowest_bar));
+  // The axis from `start`, with room above the tallest bar for its printed value (within axis_max).
+  auto axis_from = [&](double start) {
+    double top_value = highest + 0.08 * std::max(highest - start, 1e-9);
+    if (std::isfinite(chart.axis_max)) top_value = std::min(top_value, std::max(chart.axis_max, highest));
+    return linear_axis(start, top_value, true, false);
+  };
+  Axis axis;
+  bool broken = false;
+  if (!chart.from_zero && lowest_bar > 0) {
+    double start = lowest_bar - 0.5 * std::max(highest - lowest_bar, 1e-6 * std::fabs(lowest_bar));
+    if (start > 0) {
+      axis = axis_from(start);
+      broken = axis.lo > 0;
+    }
+  }
+  if (!broken) axis = axis_from(std::min(0.0, lowest_bar));  // error bars below it are clipped
+
+  // ---- layout ------------------------------------------------------------------------------
+  struct LegendEntry {
+    std::string label;
+    Color color;
+    bool dashed;
+  };
+  std::vector<LegendEntry> legend;
+  for (size_t b = 0; b < B; ++b) legend.push_back({chart.bars[b], colors::palette(static_cast<int>(b)), false});
+  if (any_reference && !chart.reference_label.empty()) legend.push_back({chart.reference_label, kReferenceColor, true});
+  const int swatch = 14, entry_gap = 18, row_height = 14;
+  std::vector<std::vector<size_t>> legend_rows(1);
+  int row_width = 0;
+  for (size_t i = 0; i < legend.size(); ++i) {
+    int w = swatch + 5 + font::text_width(legend[i].label);
+    if (row_width > 0 && row_width + entry_gap + w > width - 20) legend_rows.emplace_back(), row_width = 0;
+    row_width += (row_width > 0 ? entry_gap : 0) + w;
+    legend_rows.back().push_back(i);
+  }
+  const int legend_height = legend.empty() ? 0 : static_cast<int>(legend_rows.size()) * row_height;
+
+  Image image(height, width, 3, colors::white);
+  int top = top_below_title(chart.title, width) + 2;
+  int left = left_of_value_axis(axis, chart.y_label);
+  int legend_top = height - 8 - legend_height;
+  int bottom = legend_top - 10 - (chart.x_label.empty() ? 0 : font::kGlyphHeight + 6) - kTextHeight - 8;
+  int right = width - 1 - 12;
+  IRIS_CHECK(right - left > 20 + 4 * static_cast<int>(G * std::max<size_t>(B, 1)) && bottom - top > 40,
+             "render_bar_chart: ", width, "x", height, " leaves no room for ", G, " groups of ", B,
+             " bars; make the chart larger or the labels shorter");
+  auto map_y = [&](double v) { return bottom - (v - axis.lo) / (axis.hi - axis.lo) * (bottom - top); };
+  auto pixel_y = [&](double v) { return static_cast<int>(std::lround(map_y(std::clamp(v, axis.lo, axis.hi)))); };
+
+  // ---- grid, ticks, labels ---------------------------------------------------------------------
+  draw_value_axis(image, axis, left, right, top, bottom, map_y, chart.title, chart.y_label);
+  const double group_width = static_cast<double>(right - left) / static_cast<double>(std::max<size_t>(G, 1));
+  const int bar_width = std::max(2, static_cast<int>(group_width * 0.8 / static_cast<double>(std::max<size_t>(B, 1))));
+  for (size_t g = 0; g < G; ++g) {
+    int center = left + static_cast<int>(std::lround((static_cast<double>(g) + 0.5) * group_width));
+    font::draw_text(image, center - font::text_width(chart.groups[g]) / 2, bottom + 8, chart.groups[g], kTextColor);
+  }
+  draw_x_label(image, left, right, top, bottom, chart.x_label, has_data);
+
+  // ---- bars, error bars, reference lines, then the values over them ------------------------------
+  struct ValueLabel {
+    int x, y;
+    std::string text;
+  };
+  std::vector<ValueLabel> value_labels;
+  const int break_y = bottom - 12;  // where a broken axis shows its cut
+  for (size_t g = 0; g < G; ++g) {
+    int group_left = left + static_cast<int>(std::lround(static_cast<double>(g) * group_width + 0.1 * group_width));
+    for (size_t b = 0; b < B; ++b) {
+      double v = chart.values[g][b];
+      if (!std::isfinite(v)) continue;
+      int x0 = group_left + static_cast<int>(b) * bar_width;
+      int inner = bar_width >= 5 ? bar_width - 2 : bar_width;
+      int bx = x0 + (bar_width - inner) / 2, cx = x0 + bar_width / 2;
+      int baseline = pixel_y(std::max(0.0, axis.lo)), y_value = pixel_y(v);
+      int y_top = std::min(baseline, y_value), y_bottom = std::max(baseline, y_value);
+      fill_rect(image, bx, y_top, inner, std::max(1, y_bottom - y_top), colors::palette(static_cast<int>(b)));
+      if (broken && y_value < break_y - 4)  // the cut through the bar, as on the axis
+        draw_line(image, bx - 1, break_y + 3, bx + inner, break_y - 3, colors::white, 3);
+      int label_above = y_value;
+      double e = error_of(g, b);
+      if (e > 0) {
+        int y_low = pixel_y(v - e), y_high = pixel_y(v + e);
+        draw_line(image, cx, y_high, cx, y_low, kErrorColor);
+        int cap = std::max(2, std::min(8, inner / 2 - 1));
+        if (v - e >= axis.lo) draw_line(image, cx - cap, y_low, cx + cap, y_low, kErrorColor);
+        if (v + e <= axis.hi) draw_line(image, cx - cap, y_high, cx + cap, y_high, kErrorColor);
+        label_above = std::min(label_above, y_high);
+      }
+      if (chart.value_decimals >= 0) {
+        char text[48];
+        std::snprintf(text, sizeof text, "%.*f", std::min(chart.value_decimals, 6), v);
+        int tw = font::text_width(text);
+        if (tw <= bar_width + 6)
+          value_labels.push_back({cx - tw / 2, std::max(top + 2, label_above - 5 - kTextHeight), text});
+      }
+    }
+    double ref = reference_of(g);
+    if (std::isfinite(ref) && ref >= axis.lo && ref <= axis.hi) {
+      int gx0 = left + static_cast<int>(std::lround(static_cast<double>(g) * group_width)) + 4;
+      int gx1 = left + static_cast<int>(std::lround(static_cast<double>(g + 1) * group_width)) - 4;
+      draw_dashed_hline(image, gx0, gx1, pixel_y(ref), kReferenceColor, 2);
+    }
+  }
+  for (const ValueLabel& label : value_labels)  // on white, so a reference line does not hide them
+    draw_label(image, label.x, label.y, label.text, kTextColor, colors::white, 1, 1);
+
+  // ---- frame, the axis break, legend -------------------------------------------------------------
+  draw_rect(image, left, top, right - left + 1, bottom - top + 1, kAxisColor);
+  if (broken) {
+    fill_rect(image, left - 4, break_y - 4, 9, 9, colors::white);  // the gap in the axis, between two slashes
+    for (int dy : {-4, 4}) draw_line(image, left - 7, break_y + dy + 3, left + 7, break_y + dy - 3, kAxisColor, 2);
+  }
+  for (size_t row = 0; row < legend_rows.size() && !legend.empty(); ++row) {
+    int total = 0;
+    for (size_t i : legend_rows[row])
+      total += (total > 0 ? entry_gap : 0) + swatch + 5 + font::text_width(legend[i].label);
+    int x = std::max(10, (width - total) / 2), y = legend_top + static_cast<int>(row) * row_height;
+    for (size_t i : legend_rows[row]) {
+      if (legend[i].dashed)
+        draw_dashed_hline(image, x, x + swatch - 1, y + 4, legend[i].color, 2);
+      else
+        fill_rect(image, x, y, swatch, 9, legend[i].color);
+      font::draw_text(image, x + swatch + 5, y + 1, legend[i].label, kTextColor);
+      x += swatch + 5 + font::text_width(legend[i].label) + entry_gap;
+    }
+  }
+  return image;
+}
+
+void save_bar_chart(const std::string& path, const BarChart& chart, int width, int height) {
+  save_png(path, render_bar_chart(chart, width, height));
+}
+
+// ---- training curves ---------------------------------------------------------------------------
+
 void save_training_curves(const std::string& path, const std::vector<json::Value>& records, const std::string& x_key,
                           const std::string& title) {
   std::vector<std::string> order;                       // keys in first-seen order
@@ -328,6 +539,16 @@ void save_training_curves(const std::string& path, const std::vector<json::Value
   metric_plot.title = prefix + "metrics";
   loss_plot.x_label = metric_plot.x_label = x_key;
   loss_plot.y_label = "loss";
+  // The metrics panel's y label names its keys, with "%" when every one is a percentage (DESIGN.md).
+  static const std::vector<std::string> kPercentMetrics = {"top1", "ap50", "map", "rank1", "idf1", "f1"};
+  bool all_percent = true;
+  for (const std::string& key : order) {
+    if (key.find("loss") != std::string::npos) continue;
+    metric_plot.y_label += (metric_plot.y_label.empty() ? "" : ", ") + key;
+    all_percent &= std::find(kPercentMetrics.begin(), kPercentMetrics.end(), key) != kPercentMetrics.end();
+  }
+  if (font::text_width(metric_plot.y_label) > 300) metric_plot.y_label = "value";
+  if (all_percent) metric_plot.y_label += " %";
   double loss_min = INFINITY, loss_max = -INFINITY;
   for (const std::string& key : order) {
     bool is_loss = key.find("loss") != std::string::npos;

@@ -4,12 +4,15 @@
 //   unicl train --loss unicl|clip|ce --data fmnist|shapes --mix label|text|both [--export-clip]
 //   unicl zeroshot --weights W [--classes "red circle,blue star"]   prompt-ensemble classifier, any class names
 //   unicl probe --weights W                                          linear probe on frozen features
-//   unicl ablate                                                     the six arms of both testbeds: table, chart, JSON
+//   unicl ablate [--arms LIST] [--seeds N]                           the six arms of both testbeds: table, chart, JSON
 // Leaves out: SupCon (image-image contrast), mixup targets, image-text data for Fashion-MNIST.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
+#include "apps/common/ablate.h"
 #include "apps/common/plot.h"
 #include "apps/unicl/unicl.h"
 #include "data/file_util.h"
@@ -42,6 +45,7 @@ Flags make_flags() {
                "text = image-caption pairs, each caption its own label (= CLIP); both = the union, labels merged",
                "MIX");
   f.add_string("arms", kAllArms, "ablate: the arms, comma-separated", "LIST");
+  f.add_int("seeds", 1, "ablate: runs per arm, with seeds --seed, --seed+1, ...");
   f.add_string("weights", "", "zeroshot/probe: weights written by unicl train (or runs/clip/clip.safetensors)", "FILE");
   f.add_string("classes", "", "zeroshot: class names, comma-separated ('+' joins synonyms: \"t-shirt+top,bag\"); "
                "default: the testbed's classes", "LIST");
@@ -57,9 +61,11 @@ Flags make_flags() {
   f.add_int("text-width", 64, "text transformer width");
   f.add_int("text-layers", 2, "text transformer layers");
   f.add_int("text-heads", 4, "text transformer heads");
-  f.add_double("weight-decay", 0.1, "AdamW weight decay (not on biases, norms, embeddings, logit scale)");
-  f.add_double("warmup", 0.5, "linear warmup, in epochs", "EPOCHS");
-  f.add_double("clip-norm", 5.0, "clip gradients to this global norm (0: off)");
+  OptimizerFlagDefaults opt;  // a contrastive loss: no label smoothing; the towers have no stochastic depth
+  opt.weight_decay = 0.1, opt.warmup_epochs = 0.5, opt.clip_norm = 5.0;
+  opt.with_label_smoothing = opt.with_drop_path = false;
+  opt.no_decay_on = "biases, norms, embeddings, logit scale";
+  add_optimizer_flags(f, opt);
   f.add_int("train-subset", 20000, "fmnist: train on the first N training images (0: all 60000)");
   f.add_int("test-subset", 0, "fmnist: evaluate on the first N test images (0: all 10000)");
   f.add_int("shapes-label", 10000, "shapes: image-label training pictures");
@@ -69,6 +75,7 @@ Flags make_flags() {
   f.add_int("world-seed", 1, "shapes: the world's seed (pictures and captions)");
   f.add_int("log-every", 20, "a metrics.jsonl line every N steps");
   f.add_int("stop-after-steps", -1, "train: stop after N steps, checkpointing first (to test --resume)");
+  f.set_range("seeds", 1, 100);
   f.set_range("embed-dim", 1, 4096);
   f.set_range("context", 4, 256);
   f.set_range("world-seed", 0, 1e15);
@@ -292,8 +299,9 @@ int run_probe(const Flags& flags) {
   return 0;
 }
 
+// The six arms: fmnist-{ce,unicl,clip} (the loss on Fashion-MNIST labels) and shapes-{label,text,both}
+// (UniCL on the SHAPES world's labels, captions or both); the chart groups the arms by metric.
 int run_ablate(const Flags& flags) {
-  check_no_resume(flags);
   std::vector<std::string> arms = split_list(flags.get_string("arms"));
   IRIS_CHECK(!arms.empty(), "unicl ablate: --arms must name at least one arm (", kAllArms, ")");
   const std::vector<std::string> known = split_list(kAllArms);
@@ -303,51 +311,47 @@ int run_ablate(const Flags& flags) {
   const std::string tok_path = tokenizer_path(flags);
   text::Tokenizer tok(tok_path);
   const Sizes sizes = sizes_from(flags, true);
+  AblationSpec spec;
+  spec.title = "UniCL-mini ablation";
+  spec.seeds = static_cast<int>(flags.get_int("seeds"));
+  spec.first_seed = flags.seed();
+  for (const std::string& a : arms) spec.arms.push_back(AblationArm{a, {}, "", ""});
+  spec.columns = {AblationColumn::measured("top-1 %", "top1", 2, true),
+                  AblationColumn::measured("linear probe %", "probe", 2, true),
+                  AblationColumn::measured("zero-shot held-out %", "zeroshot", 2, true),
+                  AblationColumn::plain("params", "params"), AblationColumn::plain("seconds", "seconds")};
+  spec.chart_title = "UniCL-mini: every arm, metrics in percent";
+  spec.chart_y_label = "percent";
   Run run(flags);
-  json::Value arms_json = json::Value::object();
-  const std::vector<std::string> metric_names = {"top1", "probe", "zeroshot"};
-  std::vector<std::vector<double>> values;
-  std::ostringstream table;
-  table << "| arm | top-1 % | linear probe % | zero-shot held-out % | params | seconds |\n|---|---|---|---|---|---|\n";
   std::map<std::string, Testbed> beds;  // by data + mix
-  for (const std::string& arm : arms) {
-    const std::string data = arm.substr(0, arm.find('-')), kind = arm.substr(arm.find('-') + 1);
+  spec.run_one = [&](const AblationArm& arm, uint64_t seed, const std::string& dir) {
+    const std::string data = arm.name.substr(0, arm.name.find('-')), kind = arm.name.substr(arm.name.find('-') + 1);
     TrainOptions o = train_options(flags, true);
+    o.seed = seed;
     o.loss = data == "fmnist" ? kind : "unicl";
     o.mix = data == "fmnist" ? "label" : kind;
     const std::string key = data + "/" + o.mix;
     if (!beds.count(key)) beds.emplace(key, load_testbed(data, o.mix, flags, sizes));
-    Run sub("unicl", "train", run.path(arm));
+    Run sub("unicl", "train", dir);
     ArmResult r = run_arm(flags, beds.at(key), tok, tok_path, o, sub);
     json::Value a = metrics_json(r.metrics);
     a["params"] = r.params;
     a["seconds"] = r.seconds;
-    write_file_atomic(sub.path("result.json"), final_json_line("unicl", "train", a) + "\n");
-    arms_json[arm] = a;
-    values.push_back({r.metrics.top1, r.metrics.probe, r.metrics.zeroshot});
-    char row[256], zeroshot[32] = "-";
-    if (r.metrics.zeroshot >= 0) std::snprintf(zeroshot, sizeof zeroshot, "%.2f", r.metrics.zeroshot);
-    std::snprintf(row, sizeof row, "| %s | %.2f | %.2f | %s | %lld | %.0f |\n", arm.c_str(), r.metrics.top1,
-                  r.metrics.probe, zeroshot, static_cast<long long>(r.params), r.seconds);
-    table << row;
-    std::cerr << "unicl ablate: " << arm << ": top-1 " << r.metrics.top1 << ", probe " << r.metrics.probe
-              << (r.metrics.zeroshot >= 0 ? std::string(", zero-shot ") + zeroshot : std::string()) << "\n";
-  }
-  TrainOptions used = train_options(flags, true);
-  std::ofstream md(run.path("ablation.md"));
-  md << "# UniCL-mini ablation\n\n`" << flags.command_line() << "`\n\n" << table.str()
-     << "\ntop-1: fmnist 10-way (ce: its head; unicl/clip: the prompt-ensemble text classifier); shapes 6-way shape "
-        "classification of held-in test pictures by prompts. Probe: linear probe on frozen pooled features "
-        "(fmnist classes; shapes colour). Zero-shot: 48-way \"{colour} {shape}\" on the 12 held-out pairs.\n\n"
-     << "Budget per arm: " << used.epochs << " epochs, batch " << used.batch_size << ", lr " << used.lr << ", wd "
-     << used.weight_decay << "; fmnist " << sizes.fmnist_train << " training pictures; shapes " << sizes.shapes_label
-     << " image-label + " << sizes.shapes_text << " image-caption pictures, " << sizes.shapes_test
-     << " test pictures per test split. Seed " << flags.seed() << ". Wall time " << std::lround(run.seconds())
-     << " s.\n";
-  md.close();
-  std::cerr << table.str();
-  save_bar_chart(run.path("ablation.png"), "UniCL-mini: every arm, metrics in percent", arms, metric_names, values);
-  run.finish_arms(arms_json);
+    return a;
+  };
+  spec.notes = [&] {
+    TrainOptions used = train_options(flags, true);
+    std::ostringstream md;
+    md << "top-1: fmnist 10-way (ce: its head; unicl/clip: the prompt-ensemble text classifier); shapes 6-way shape "
+          "classification of held-in test pictures by prompts. Probe: linear probe on frozen pooled features "
+          "(fmnist classes; shapes colour). Zero-shot: 48-way \"{colour} {shape}\" on the 12 held-out pairs.\n\n"
+       << "Budget per arm: " << used.epochs << " epochs, batch " << used.batch_size << ", lr " << used.lr << ", wd "
+       << used.weight_decay << "; fmnist " << sizes.fmnist_train << " training pictures; shapes " << sizes.shapes_label
+       << " image-label + " << sizes.shapes_text << " image-caption pictures, " << sizes.shapes_test
+       << " test pictures per test split.";
+    return md.str();
+  };
+  run_ablation(flags, run, spec);
   return 0;
 }
 

@@ -1,6 +1,6 @@
-// unicl: the pictures. top5.png (test pictures with their five best classes and softmax scores, the
-// true class marked) and ablation.png (one horizontal bar per arm and metric, in percent).
-// Leaves out: training curves (apps/common/plot.h draws them from metrics.jsonl).
+// unicl: the picture of a run, top5.png: test pictures with their five best classes and softmax scores.
+// Leaves out: training curves (apps/common/plot.h draws them from metrics.jsonl) and the ablation's
+// chart (apps/common/ablate draws it).
 #include <algorithm>
 #include <cstdio>
 
@@ -39,40 +39,6 @@ void save_top5_picture(const std::string& path, const Tensor& images, const Test
   go.cell_width = 128;
   go.title = title;
   save_png(path, make_image_grid(cells, go));
-}
-
-void save_bar_chart(const std::string& path, const std::string& title, const std::vector<std::string>& arms,
-                    const std::vector<std::string>& metrics, const std::vector<std::vector<double>>& values) {
-  // rows: arm by arm, one bar per metric measured (values < 0 are left out)
-  const int row_h = 16, label_w = 190, bar_w = 420, margin = 12, top = 40;
-  int rows = 0;
-  for (const auto& v : values)
-    for (double x : v) rows += x >= 0;
-  const int height = top + rows * row_h + static_cast<int>(arms.size()) * 8 + 40;
-  Image im(height, label_w + bar_w + 3 * margin + 50, 3, colors::white);
-  draw_text(im, margin, 12, title, colors::black);
-  int y = top;
-  for (size_t a = 0; a < arms.size(); ++a) {
-    for (size_t m = 0; m < metrics.size(); ++m) {
-      double v = values[a][m];
-      if (v < 0) continue;
-      draw_text(im, margin, y + 4, arms[a] + " " + metrics[m], colors::black);
-      int w = static_cast<int>(bar_w * std::min(100.0, v) / 100.0);
-      fill_rect(im, margin + label_w, y + 2, std::max(1, w), row_h - 4, colors::palette(static_cast<int>(m)));
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.1f", v);
-      draw_text(im, margin + label_w + w + 4, y + 4, buf, colors::black);
-      y += row_h;
-    }
-    y += 8;
-  }
-  // the 0 / 50 / 100 % marks
-  for (int pct : {0, 50, 100}) {
-    int x = margin + label_w + bar_w * pct / 100;
-    draw_line(im, x, top - 4, x, y, colors::light_gray);
-    draw_text(im, x - 6, y + 6, std::to_string(pct) + "%", colors::black);
-  }
-  save_png(path, im);
 }
 
 }  // namespace iris::unicl

@@ -111,9 +111,6 @@ double linear_probe(const Tensor& train_x, const Tensor& train_y, const Tensor& 
 // top5.png: `count` pictures with their five best classes and softmax scores.
 void save_top5_picture(const std::string& path, const Tensor& images, const Testbed& bed, const Tensor& scores,
                        const std::vector<text::ClassSynonyms>& classes, const std::string& title, int count = 8);
-// A horizontal bar chart: one row per (arm, metric), values in percent.
-void save_bar_chart(const std::string& path, const std::string& title, const std::vector<std::string>& arms,
-                    const std::vector<std::string>& metrics, const std::vector<std::vector<double>>& values);
 
 // ---- weight files (clip_file.cpp; the format is described there) --------------------------------
 void save_model_file(const std::string& path, const Trained& t, const Testbed& bed, const std::string& tokenizer_path);

@@ -34,11 +34,10 @@ Flags make_flags() {
   f.add_string("config", "vit-fmnist", "model config: vit-fmnist, vit-fmnist-p7, deit-tiny, deit-small, deit-base", "NAME");
   f.add_string("weights", "", "weights to evaluate (eval)", "FILE");
   f.add_bool("class-token", true, "use a class token (else average pooling, timm global_pool='avg')");
-  f.add_double("weight-decay", 0.05, "AdamW weight decay (not on biases, norms and tokens)");
-  f.add_double("warmup", 2.0, "linear warmup, in epochs", "EPOCHS");
-  f.add_double("label-smoothing", 0.1, "label smoothing of the cross-entropy loss");
-  f.add_double("drop-path", 0.1, "stochastic depth rate of the last block");
-  f.add_double("clip-norm", 1.0, "clip gradients to this global norm (0: off)");
+  OptimizerFlagDefaults opt;
+  opt.warmup_epochs = 2.0, opt.label_smoothing = 0.1, opt.drop_path = 0.1;
+  opt.no_decay_on = "biases, norms and tokens";
+  add_optimizer_flags(f, opt);
   f.add_bool("augment", true, "random crop (padding 2), horizontal flip and random erasing");
   f.add_int("train-subset", 0, "train on the first N training images only (0: all 60000)");
   f.add_int("workers", 0, "background data loader threads (0: batches are made between steps; on 2 cores a thread only competes with the compute)");
