@@ -932,7 +932,7 @@ TEST_CASE("ablation: arms x seeds -> sub-runs, table, chart, ablation.json and t
   Flags resumed("toy", "a toy app", {{"ablate", "compare the arms"}});
   resumed.parse(std::vector<std::string>{"ablate", "--resume", "x.safetensors", "--out", tmp.file("abl2")});
   Run run2(resumed);
-  CHECK_THROWS_WITH_SUBSTR(run_ablation(resumed, run2, spec), "--resume applies to toy train only");
+  CHECK_THROWS_WITH_SUBSTR(run_ablation(resumed, run2, spec), "resume one run with toy train --resume");
   AblationSpec twice = spec;
   twice.arms.push_back(spec.arms[0]);
   CHECK_THROWS_WITH_SUBSTR(run_ablation(flags, run, twice), "arm 'big' is listed twice");

@@ -162,8 +162,8 @@ std::string ablation_table(const AblationSpec& spec, const std::vector<AblationR
 std::vector<AblationResult> run_ablation(const Flags& flags, Run& run, const AblationSpec& spec,
                                          const std::function<void(const std::vector<AblationResult>&)>& after_runs) {
   const std::string& app = run.app();
-  IRIS_CHECK(flags.resume().empty(), app, " ablate: --resume applies to ", app,
-             " train only (an ablation starts every run afresh)");
+  IRIS_CHECK(flags.resume().empty(), app, " ablate has no --resume (an ablation starts every run afresh); resume one "
+             "run with ", app, " train --resume");
   IRIS_CHECK(!spec.arms.empty(), app, " ablate: no arms to run; name at least one with --arms");
   IRIS_CHECK(spec.seeds >= 1, app, " ablate: --seeds must be at least 1, got ", spec.seeds);
   IRIS_CHECK(static_cast<bool>(spec.run_one), app, " ablate: the spec has no run_one");

@@ -144,11 +144,6 @@ ArmResult run_arm(const Flags& flags, const Testbed& bed, const text::Tokenizer&
   return r;
 }
 
-void check_no_resume(const Flags& flags) {
-  IRIS_CHECK(flags.resume().empty(), "unicl ablate has no --resume (it runs every arm afresh); resume one arm "
-             "with unicl train --resume");
-}
-
 int run_train(const Flags& flags) {
   const std::string data = flags.get_string("data");
   check_data(data);
