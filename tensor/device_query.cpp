@@ -17,12 +17,14 @@ void set_device(int index);          // cuda/runtime.cu
 }  // namespace cuda
 #endif
 
+#ifndef IRIS_WITH_CUDA
 namespace {
 [[noreturn]] void no_cuda_backend(int index) {
   throw Error(cat_str("cuda:", index,
                       ": this build of iris has no CUDA backend; rebuild with `make CUDA=1` on a machine with nvcc"));
 }
 }  // namespace
+#endif
 
 bool cuda_built() {
 #ifdef IRIS_WITH_CUDA
