@@ -704,5 +704,12 @@ TEST_CASE("generated videos of fixed seeds hash as recorded before the restructu
   ReidSet found = extract_reid_crops(videos, tracker);
   for (int64_t id : found.identities) all.value(id);
   for (float vis : found.visibilities) all.value(vis);
+  // The pixels and visibilities depend on how the compiler contracts float arithmetic (FMA): the
+  // hash was recorded from the default optimised native build (make test, -O2 with FMA), so only
+  // a build like it is held to it; the sanitizer and portable builds run the generation unchecked.
+#if defined(__FMA__) && defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
   CHECK_MESSAGE(all.h == 6331586882963337450ull, "video fingerprint " << all.h);
+#else
+  MESSAGE("video fingerprint " << all.h << " not compared: recorded for the -O2 native (FMA) build only");
+#endif
 }
