@@ -14,6 +14,9 @@ namespace iris::data {
 // Reads an IDX file of unsigned bytes into a u8 tensor of its shape.
 Tensor read_idx(const std::string& path);
 
+// Fashion-MNIST's pixel statistics (train split, pixels in [0, 1]), for normalisation.
+constexpr double kFashionMnistMean = 0.2860, kFashionMnistStd = 0.3530;
+
 struct LabelledImages {
   Tensor images;  // u8 [N, H, W]
   Tensor labels;  // i64 [N]

@@ -10,13 +10,6 @@
 
 namespace iris::davit_app {
 
-namespace {
-
-// Fashion-MNIST's pixel statistics (train split), for normalisation.
-constexpr double kMean = 0.2860, kStd = 0.3530;
-
-}  // namespace
-
 Budget budget_from(const Flags& flags, bool ablate) {
   Budget b;
   b.fmnist_train = flags.get_int("train-subset");
@@ -63,13 +56,13 @@ TaskData load_task(const std::string& task, const Flags& flags, const Budget& bu
     cut(te, bud.fmnist_test);
     // [B, 1, 28, 28] -> zero-padded to [B, 1, 32, 32] (whole windows, as the spec), then normalised
     auto test_tf = [](const Tensor& x, Generator&) {
-      return data::normalize_channels(pad(x, {2, 2, 2, 2}), {kMean}, {kStd});
+      return data::normalize_channels(pad(x, {2, 2, 2, 2}), {data::kFashionMnistMean}, {data::kFashionMnistStd});
     };
     bool augment = bud.augment;
     auto train_tf = [augment](const Tensor& x, Generator& rng) {
       Tensor t = pad(x, {2, 2, 2, 2});
       if (augment) t = data::random_horizontal_flip(data::random_crop(t, 2, rng), rng);
-      return data::normalize_channels(t, {kMean}, {kStd});
+      return data::normalize_channels(t, {data::kFashionMnistMean}, {data::kFashionMnistStd});
     };
     d.train = std::make_shared<data::TensorDataset>(tr.images, tr.labels, train_tf);
     d.test = std::make_shared<data::TensorDataset>(te.images, te.labels, test_tf);

@@ -7,13 +7,6 @@
 
 namespace iris::minivit_app {
 
-namespace {
-
-// Fashion-MNIST's pixel statistics (train split), for normalisation.
-constexpr double kMean = 0.2860, kStd = 0.3530;
-
-}  // namespace
-
 Budget budget_from(const Flags& flags, bool ablate) {
   Budget b;
   b.train_subset = flags.get_int("train-subset");
@@ -57,9 +50,9 @@ Data load_data(const Flags& flags, const Budget& bud) {
   auto train_tf = [shift, flip](const Tensor& x, Generator& rng) {
     Tensor t = shift > 0 ? data::random_crop(x, shift, rng) : x;
     if (flip) t = data::random_horizontal_flip(t, rng);
-    return data::normalize_channels(t, {kMean}, {kStd});
+    return data::normalize_channels(t, {data::kFashionMnistMean}, {data::kFashionMnistStd});
   };
-  auto test_tf = [](const Tensor& x, Generator&) { return data::normalize_channels(x, {kMean}, {kStd}); };
+  auto test_tf = [](const Tensor& x, Generator&) { return data::normalize_channels(x, {data::kFashionMnistMean}, {data::kFashionMnistStd}); };
   Data d;
   d.train = std::make_shared<data::TensorDataset>(tr.images, tr.labels, train_tf);
   d.test = std::make_shared<data::TensorDataset>(te.images, te.labels, test_tf);

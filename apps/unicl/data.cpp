@@ -11,8 +11,7 @@ namespace iris::unicl {
 
 namespace {
 
-// Fashion-MNIST's pixel statistics (train split); the SHAPES pictures use one grey-ish mean and spread.
-constexpr double kFmnistMean = 0.2860, kFmnistStd = 0.3530;
+// The SHAPES pictures use one grey-ish mean and spread (Fashion-MNIST's are in data/idx.h).
 constexpr double kShapesMean = 0.45, kShapesStd = 0.25;
 
 // u8 [N, H, W] or [N, C, H, W] -> normalised f32 [N, C, H, W].
@@ -52,7 +51,7 @@ Testbed load_testbed(const std::string& data, const std::string& mix, const Flag
     data::LabelledImages tr = data::load_fashion_mnist(flags.get_string("fmnist-dir"), true);
     data::LabelledImages te = data::load_fashion_mnist(flags.get_string("fmnist-dir"), false);
     bed.img_size = 28, bed.in_chans = 1;
-    bed.mean = {kFmnistMean}, bed.std = {kFmnistStd};
+    bed.mean = {data::kFashionMnistMean}, bed.std = {data::kFashionMnistStd};
     Tensor train = to_float(first_rows(tr.images, sizes.fmnist_train), bed.mean, bed.std);
     bed.train_images = train;
     bed.train_labels = first_rows(tr.labels, sizes.fmnist_train).contiguous();

@@ -23,9 +23,6 @@ using namespace iris;
 
 namespace {
 
-// Fashion-MNIST's pixel statistics (train split), for normalisation.
-constexpr double kMean = 0.2860, kStd = 0.3530;
-
 Flags make_flags() {
   Flags f("vit", "Vision Transformer (ViT/DeiT) on Fashion-MNIST",
           {{"train", "train a ViT and evaluate it on the test set"},
@@ -66,14 +63,14 @@ Data load_data(const Flags& flags, bool augment, int64_t train_subset, int64_t t
     te.images = te.images.slice(0, 0, test_subset);
     te.labels = te.labels.slice(0, 0, test_subset);
   }
-  auto normalise = [](const Tensor& x, Generator&) { return data::normalize_channels(x, {kMean}, {kStd}); };
+  auto normalise = [](const Tensor& x, Generator&) { return data::normalize_channels(x, {data::kFashionMnistMean}, {data::kFashionMnistStd}); };
   auto train_tf = [augment](const Tensor& x, Generator& rng) {
     Tensor t = x;
     if (augment) {
       t = data::random_crop(t, 2, rng);
       t = data::random_horizontal_flip(t, rng);
     }
-    t = data::normalize_channels(t, {kMean}, {kStd});
+    t = data::normalize_channels(t, {data::kFashionMnistMean}, {data::kFashionMnistStd});
     if (augment) t = data::random_erasing(t, rng, 0.25);
     return t;
   };

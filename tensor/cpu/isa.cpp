@@ -69,7 +69,10 @@ Isa cpu_best_isa() {
   return best;
 }
 
-bool cpu_has_avx512_bf16() { return cpu_supports(Isa::avx512) && has("avx512bf16"); }
+bool cpu_has_avx512_bf16() {
+  static const bool bf16 = cpu_supports(Isa::avx512) && has("avx512bf16");  // asked on every bf16 GEMM
+  return bf16;
+}
 
 Isa parse_isa(const std::string& name) {
   if (name == "scalar") return Isa::scalar;
