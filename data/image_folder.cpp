@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "data/image.h"
+#include "image/image.h"
 
 namespace iris::data {
 

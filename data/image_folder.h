@@ -1,6 +1,6 @@
 // ImageFolderDataset: a user's own images as a data::Dataset, laid out one sub-folder per class
 // (root/<class>/<image>.png|jpg|jpeg|bmp, nested folders inside a class folder included). Classes are the
-// sub-folders sorted by name (label = index); images are sorted by path, decoded once (data/image.h),
+// sub-folders sorted by name (label = index); images are sorted by path, decoded once (image/image.h),
 // converted to the asked channels and resized to height x width, and kept in memory as u8.
 // Leaves out: lazy loading (every image is decoded up front, so a bad file is found before training),
 // aspect-preserving crops (images are stretched to the size), and formats other than PNG/JPEG/BMP.

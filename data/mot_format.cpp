@@ -8,7 +8,7 @@
 #include <set>
 #include <utility>
 
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "tensor/error.h"
 
 namespace iris::data {

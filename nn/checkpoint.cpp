@@ -1,7 +1,7 @@
 // Checkpoints: model + optimiser + training state in one safetensors file (see checkpoint.h).
 #include "nn/checkpoint.h"
 
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 namespace iris::nn {
 

@@ -3,14 +3,14 @@
 //             "optim.<key>"   the optimiser's state (moments, step count)
 //   metadata  "format": "iris-checkpoint-1", "epoch", "step" (steps done), "rng_seed", "rng_offset"
 //             (the global generator), "extra" (JSON: config, schedule, best metric, ...)
-// The file is written atomically (nn/safetensors.h), so a crash mid-write loses nothing.
+// The file is written atomically (io/safetensors.h), so a crash mid-write loses nothing.
 // Plain weight files (a timm state dict exported from Python, no prefix) load with load_weights.
 // Leaves out: sharded checkpoints, optimiser state for a different parameter grouping.
 #pragma once
 
 #include <string>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "nn/module.h"
 #include "nn/optim.h"
 

@@ -32,7 +32,7 @@ lib=$bundle/usr/lib/x86_64-linux-gnu
 zreal=$(cd "$bundle/lib/x86_64-linux-gnu" && ls libz.so.1.* | head -n 1)
 cp "$bundle/lib/x86_64-linux-gnu/$zreal" "$lib/$zreal"
 ln -sf "$zreal" "$lib/libz.so"
-rm -rf "$bundle/lib" "$lib"/libstb.*   # stb is used as headers only (data/stb_impl.cpp)
+rm -rf "$bundle/lib" "$lib"/libstb.*   # stb is used as headers only (image/stb_impl.cpp)
 
 # Every package's version, for the record.
 for deb in "$work"/*.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$deb"; done > "$bundle/PACKAGES"

@@ -22,7 +22,7 @@
 #include <string>
 
 #include "data/idx.h"
-#include "data/json.h"
+#include "io/json.h"
 #include "tests/helpers.h"
 
 namespace iris::testing {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "nn/optim.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/helpers.h"
 
 namespace iris::testing {

@@ -13,11 +13,11 @@
 #include "apps/common/ablate.h"
 #include "apps/common/classify.h"
 #include "apps/common/flags.h"
-#include "apps/common/plot.h"
+#include "image/plot.h"
 #include "apps/common/progress.h"
 #include "apps/common/run.h"
 #include "autograd/autocast.h"
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "tests/helpers.h"
 
 using namespace iris;

@@ -2,7 +2,7 @@
 // lower its loss and write its run folder; bad usage must give exit code 2 with a helpful message.
 // The binaries are found through IRIS_BIN (set by CTest to build/bin). Needs Fashion-MNIST; without
 // it the tests say so and check only the missing-data message.
-#include "data/json.h"
+#include "io/json.h"
 #include "tests/app_runner.h"
 
 using namespace iris;

@@ -7,7 +7,7 @@
 #include "apps/common/classify.h"
 #include "models/vit.h"
 #include "nn/checkpoint.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/helpers.h"
 
 using namespace iris;

@@ -3,7 +3,7 @@
 // against a naive loop; gradchecks in f64; targets, special cases (unique labels = CLIP), non-contiguous
 // inputs, f32, and the errors.
 #include "losses/contrastive.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/helpers.h"
 
 using namespace iris;

@@ -3,8 +3,8 @@
 // message that says what to use. The binary is found through IRIS_BIN (set by CTest to build/bin).
 // Needs Fashion-MNIST for scenes and video; without it those cases say so and stop.
 // Leaves out: the corpus command (it trains a full-size tokenizer; test_tokenizer covers training).
-#include "data/image.h"
-#include "data/json.h"
+#include "image/image.h"
+#include "io/json.h"
 #include "data/synth/video.h"
 #include "tests/app_runner.h"
 

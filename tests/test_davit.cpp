@@ -5,11 +5,11 @@
 // published sizes, the ablation arms, attention maps, the corner probe's data, and the errors a wrong
 // input or config gives.
 // The full-size DaViT-Tiny forward against timm is in tests/test_davit_tiny.cpp (formula weights, no 110 MB file).
-#include "data/json.h"
+#include "io/json.h"
 #include "data/synth/probe.h"
 #include "models/davit.h"
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/golden_helpers.h"
 
 using namespace iris;

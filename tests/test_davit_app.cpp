@@ -3,7 +3,7 @@
 // ablate over a few arms; each must exit 0, print one final JSON line with the metrics the issue
 // names, and write its run folder and pictures. Bad usage gives a helpful message and exit 1 or 2.
 // The binary is found through IRIS_BIN (set by CTest to build/bin).
-#include "data/json.h"
+#include "io/json.h"
 #include "tests/app_runner.h"
 
 using namespace iris;

@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "models/davit.h"
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tensor/grad_mode.h"
 #include "tests/golden_helpers.h"
 

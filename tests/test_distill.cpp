@@ -2,7 +2,7 @@
 // values and gradients from PyTorch (tests/golden/minivit_distill.safetensors, make_minivit.py), the
 // student == teacher cases, teacher detachment, and the errors. Leaves out: training with the losses (apps/).
 #include "losses/distill.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/helpers.h"
 
 using namespace iris;

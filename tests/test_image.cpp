@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <fstream>
 
-#include "data/draw.h"
-#include "data/file_util.h"
-#include "data/font.h"
-#include "data/image.h"
+#include "image/draw.h"
+#include "io/file_util.h"
+#include "image/font.h"
+#include "image/image.h"
 #include "tests/helpers.h"
 
 using namespace iris;

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "data/file_util.h"
-#include "data/image.h"
+#include "io/file_util.h"
+#include "image/image.h"
 #include "data/image_folder.h"
 #include "tests/helpers.h"
 

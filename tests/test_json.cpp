@@ -6,7 +6,7 @@
 #include <limits>
 #include <random>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "tests/helpers.h"
 
 using iris::Error;

@@ -1,12 +1,12 @@
 // Colour-coded masks: the fixed palette, blending label colours over images (exact integer formula,
 // background left alone or painted, grey and RGBA inputs, palette overrides), masks as colours, the
 // legend's swatches and text, appending a legend, and every error path.
-#include "data/mask_overlay.h"
+#include "image/mask_overlay.h"
 
 #include <set>
 #include <tuple>
 
-#include "data/font.h"
+#include "image/font.h"
 #include "tests/helpers.h"
 
 using namespace iris;

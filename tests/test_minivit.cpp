@@ -2,10 +2,10 @@
 // timm's VisionTransformer (avg pooling, no class token, final norm on all tokens) when nothing is shared,
 // goldens for the transforms (tests/golden/minivit_*.safetensors from make_minivit.py), an f64 gradcheck of the
 // transformed attention, parameter counts, errors and forward_trace. Leaves out: training runs (apps/minivit).
-#include "data/json.h"
+#include "io/json.h"
 #include "models/minivit.h"
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/golden_helpers.h"
 
 using namespace iris;

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "tests/app_runner.h"
 
 using namespace iris;

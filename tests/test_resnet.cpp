@@ -4,10 +4,10 @@
 // step, and the same eval-mode logits. Also: the published parameter counts, timm names, shapes and errors.
 #include <algorithm>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "models/resnet.h"
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/golden_helpers.h"
 
 using namespace iris;

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <random>
 
-#include "data/file_util.h"
-#include "data/json.h"
-#include "nn/safetensors.h"
+#include "io/file_util.h"
+#include "io/json.h"
+#include "io/safetensors.h"
 #include "tests/helpers.h"
 
 using namespace iris;

@@ -7,7 +7,7 @@
 // Left out: a full Swin-T forward against timm (its weights would be a 110 MB golden file).
 #include <map>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "models/mini_swin.h"
 #include "nn/init.h"
 #include "tests/golden_helpers.h"

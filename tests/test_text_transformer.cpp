@@ -4,9 +4,9 @@
 // not change an earlier end token's feature), shorter inputs, i32 ids, parameter names, and the errors.
 #include <algorithm>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "models/text_transformer.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/golden_helpers.h"
 
 using namespace iris;

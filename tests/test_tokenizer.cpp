@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "data/synth/scenes.h"
 #include "data/text/corpus.h"
 #include "data/text/tokenizer.h"

@@ -9,7 +9,7 @@
 
 #include "apps/common/train_loop.h"
 #include "nn/layers.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/helpers.h"
 
 using namespace iris;

@@ -6,7 +6,7 @@
 // a small tokenizer is trained here from the caption corpus so no `make tokenizer` is needed.
 #include <sstream>
 
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "data/text/corpus.h"
 #include "data/text/tokenizer.h"
 #include "tests/app_runner.h"

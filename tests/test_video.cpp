@@ -10,7 +10,7 @@
 #include <map>
 #include <set>
 
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "data/idx.h"
 #include "data/synth/video.h"
 #include "tests/helpers.h"

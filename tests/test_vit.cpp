@@ -2,11 +2,11 @@
 // (tests/golden/vit_*.safetensors, written by tests/golden/make.py) must give the same logits,
 // loss, parameter gradients and the same losses over 5 AdamW steps. Also: parameter counts of the
 // published DeiT sizes, the errors a wrong input or state dict gives, and the drop-path schedule.
-#include "data/json.h"
+#include "io/json.h"
 #include "models/stochastic_depth.h"
 #include "models/vit.h"
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/golden_helpers.h"
 
 using namespace iris;

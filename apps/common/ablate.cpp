@@ -1,5 +1,5 @@
 // The ablation protocol (see ablate.h): the loop over arms and seeds, the summary over seeds, the
-// table, the chart (apps/common/plot.h's bar chart) and the files. Seeds run inside each arm, arms in
+// table, the chart (image/plot.h's bar chart) and the files. Seeds run inside each arm, arms in
 // the order given, one at a time. Leaves out: anything an app measures (run_one does that).
 #include "apps/common/ablate.h"
 
@@ -9,8 +9,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "apps/common/plot.h"
-#include "data/file_util.h"
+#include "image/plot.h"
+#include "io/file_util.h"
 
 namespace iris {
 

@@ -16,7 +16,7 @@
 
 #include "apps/common/flags.h"
 #include "apps/common/run.h"
-#include "data/json.h"
+#include "io/json.h"
 
 namespace iris {
 

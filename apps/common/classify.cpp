@@ -5,8 +5,8 @@
 #include <iostream>
 #include <memory>
 
-#include "apps/common/plot.h"
-#include "data/draw.h"
+#include "image/plot.h"
+#include "image/draw.h"
 #include "metrics/classification.h"
 
 namespace iris {

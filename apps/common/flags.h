@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "tensor/dtype.h"
 
 namespace iris {

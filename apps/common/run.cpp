@@ -1,7 +1,7 @@
 // The run folder (config.json, metrics.jsonl, result.json), the final stdout line and app_main.
 // Files are written atomically where they are rewritten (config.json, result.json); metrics.jsonl
 // is appended line by line and flushed, so a crashed run keeps every finished epoch.
-// Leaves out: plotting (apps/common/plot.h draws curves from records()).
+// Leaves out: plotting (image/plot.h draws curves from records()).
 #include "apps/common/run.h"
 
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 #include <iostream>
 
 #include "autograd/autocast.h"
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "tensor/backend.h"
 #include "tensor/device_query.h"
 #include "tensor/tensor.h"

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "apps/common/flags.h"
-#include "data/json.h"
+#include "io/json.h"
 
 namespace iris {
 

@@ -10,7 +10,7 @@
 #include <iostream>
 #include <memory>
 
-#include "apps/common/plot.h"
+#include "image/plot.h"
 #include "nn/checkpoint.h"
 
 namespace iris {

@@ -7,7 +7,7 @@
 
 #include "apps/common/run.h"
 #include "apps/datagen/datagen.h"
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "data/text/corpus.h"
 #include "data/text/tokenizer.h"
 

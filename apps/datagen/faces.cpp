@@ -13,9 +13,9 @@
 
 #include "apps/common/run.h"
 #include "apps/datagen/datagen.h"
-#include "data/draw.h"
-#include "data/file_util.h"
-#include "data/mask_overlay.h"
+#include "image/draw.h"
+#include "io/file_util.h"
+#include "image/mask_overlay.h"
 #include "data/synth/faces.h"
 
 namespace iris::datagen {

@@ -15,7 +15,7 @@
 
 #include "apps/common/run.h"
 #include "apps/datagen/datagen.h"
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "data/synth/scenes.h"
 
 namespace iris::datagen {

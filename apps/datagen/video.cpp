@@ -19,8 +19,8 @@
 
 #include "apps/common/run.h"
 #include "apps/datagen/datagen.h"
-#include "data/draw.h"
-#include "data/file_util.h"
+#include "image/draw.h"
+#include "io/file_util.h"
 #include "data/synth/video.h"
 
 namespace iris::datagen {

@@ -14,11 +14,11 @@
 #include <sstream>
 
 #include "apps/common/ablate.h"
-#include "apps/common/plot.h"
+#include "image/plot.h"
 #include "apps/davit/davit_app.h"
 #include "data/idx.h"
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 using namespace iris;
 using namespace iris::davit_app;

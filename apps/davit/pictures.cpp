@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "apps/davit/davit_app.h"
-#include "data/draw.h"
+#include "image/draw.h"
 
 namespace iris::davit_app {
 

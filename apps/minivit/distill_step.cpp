@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "data/file_util.h"
+#include "io/file_util.h"
 
 namespace iris {
 

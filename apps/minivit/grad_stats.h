@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "data/json.h"
+#include "io/json.h"
 #include "nn/module.h"
 
 namespace iris {

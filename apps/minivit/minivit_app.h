@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "apps/common/flags.h"
-#include "apps/common/plot.h"
+#include "image/plot.h"
 #include "apps/common/run.h"
 #include "apps/minivit/distill_step.h"
 #include "data/loader.h"

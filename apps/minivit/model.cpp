@@ -7,7 +7,7 @@
 #include "apps/minivit/minivit_app.h"
 #include "nn/checkpoint.h"
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 namespace iris::minivit_app {
 

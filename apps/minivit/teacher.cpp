@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "apps/minivit/minivit_app.h"
-#include "data/file_util.h"
+#include "io/file_util.h"
 
 namespace iris::minivit_app {
 

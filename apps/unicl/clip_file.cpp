@@ -7,8 +7,8 @@
 //             sentencepiece model's file name, a copy written beside the weights)
 // Leaves out: optimiser state (runs are short; there is no resume).
 #include "apps/unicl/unicl.h"
-#include "data/file_util.h"
-#include "nn/safetensors.h"
+#include "io/file_util.h"
+#include "io/safetensors.h"
 
 namespace iris::unicl {
 

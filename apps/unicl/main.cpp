@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "apps/common/ablate.h"
-#include "apps/common/plot.h"
+#include "image/plot.h"
 #include "apps/unicl/unicl.h"
-#include "data/file_util.h"
+#include "io/file_util.h"
 #include "data/idx.h"
 
 using namespace iris;

@@ -1,11 +1,11 @@
 // unicl: the picture of a run, top5.png: test pictures with their five best classes and softmax scores.
-// Leaves out: training curves (apps/common/plot.h draws them from metrics.jsonl) and the ablation's
+// Leaves out: training curves (image/plot.h draws them from metrics.jsonl) and the ablation's
 // chart (apps/common/ablate draws it).
 #include <algorithm>
 #include <cstdio>
 
 #include "apps/unicl/unicl.h"
-#include "data/draw.h"
+#include "image/draw.h"
 
 namespace iris::unicl {
 

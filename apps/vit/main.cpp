@@ -12,12 +12,12 @@
 #include "apps/common/flags.h"
 #include "apps/common/run.h"
 #include "data/augment.h"
-#include "data/draw.h"
+#include "image/draw.h"
 #include "data/idx.h"
 #include "models/vit.h"
 #include "nn/checkpoint.h"
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 using namespace iris;
 

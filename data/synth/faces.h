@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "data/image.h"
-#include "data/json.h"
+#include "image/image.h"
+#include "io/json.h"
 #include "tensor/random.h"
 
 namespace iris::synth {

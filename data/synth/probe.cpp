@@ -2,7 +2,7 @@
 // left), a label (same or different), two letters, their jittered positions, a noisy background.
 #include "data/synth/probe.h"
 
-#include "data/font.h"
+#include "image/font.h"
 #include "data/synth/items.h"
 
 namespace iris::synth {

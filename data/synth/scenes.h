@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "data/draw.h"
-#include "data/image.h"
-#include "data/json.h"
+#include "image/draw.h"
+#include "image/image.h"
+#include "io/json.h"
 #include "data/synth/items.h"
 #include "geometry/box.h"
 

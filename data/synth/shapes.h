@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "data/image.h"
+#include "image/image.h"
 #include "data/synth/items.h"
 #include "tensor/tensor.h"
 

@@ -13,7 +13,7 @@
 #include <set>
 #include <utility>
 
-#include "data/file_util.h"
+#include "io/file_util.h"
 
 namespace iris::synth {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "data/image.h"
+#include "image/image.h"
 #include "data/mot_format.h"
 #include "data/synth/items.h"
 #include "tensor/tensor.h"

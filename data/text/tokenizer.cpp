@@ -13,7 +13,7 @@
 #include <climits>
 #include <cstdlib>
 
-#include "data/file_util.h"
+#include "io/file_util.h"
 
 namespace iris::text {
 

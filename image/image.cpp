@@ -2,7 +2,7 @@
 // bilinear resizing. Decoding checks the header (stbi_info) before allocating, so a hostile file
 // cannot ask for gigabytes, and every failure names the file and stb's reason.
 // Leaves out: writing JPEG/BMP (PNG is lossless and all the apps need).
-#include "data/image.h"
+#include "image/image.h"
 
 #include <stb_image.h>
 #include <stb_image_write.h>
@@ -12,7 +12,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "data/file_util.h"
+#include "io/file_util.h"
 
 namespace iris {
 

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "data/font.h"
-#include "data/image.h"
+#include "image/font.h"
+#include "image/image.h"
 
 namespace iris {
 

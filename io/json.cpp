@@ -1,7 +1,7 @@
 // iris::json: the Value accessors, the printer (shortest round-trip numbers via std::to_chars) and a
 // recursive-descent parser that tracks byte positions, validates UTF-8 and bounds the nesting depth.
 // Leaves out: comments, trailing commas, NaN/Infinity, and a BOM (all rejected with a clear error).
-#include "data/json.h"
+#include "io/json.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,7 +1,7 @@
 // Plots as PNG: line plots for training curves (framed axes with "nice" ticks (1, 2, 2.5, 5 x 10^k),
 // grid lines, tick and axis labels, labelled series with a legend in the corner with the least data
 // under it, optional log-y) and the grouped bar chart every ablation draws (error bars, a reference
-// line, an axis from zero or with its break marked). Drawn with the built-in font (data/font.h).
+// line, an axis from zero or with its break marked). Drawn with the built-in font (image/font.h).
 // Leaves out: scatter plots, histograms, stacked or horizontal bars, log-x, and text rotation other
 // than the y-axis label.
 #pragma once
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "data/image.h"
-#include "data/json.h"
+#include "image/image.h"
+#include "io/json.h"
 
 namespace iris {
 

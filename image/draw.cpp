@@ -1,7 +1,7 @@
 // The canvas API of draw.h: clipped pixel writes with alpha blending, Bresenham lines (clipped to
 // the image first, so far-away endpoints cost nothing), rectangles, pasting with scaling, captioned
 // image grids and labelled boxes. Leaves out: anti-aliasing (pictures here are diagnostics).
-#include "data/draw.h"
+#include "image/draw.h"
 
 #include <algorithm>
 #include <cmath>

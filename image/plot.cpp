@@ -1,16 +1,16 @@
-// Line plots and bar charts drawn with data/draw.h: axis ranges and round ticks, frame, grid, labels
+// Line plots and bar charts drawn with image/draw.h: axis ranges and round ticks, frame, grid, labels
 // (the y label rotated a quarter turn); line series as 2-pixel lines with markers when points are few
 // and a legend in the corner that covers the fewest plotted pixels; grouped bars with clipped error
 // bars, dashed reference lines, a marked axis break and a legend under the plot. Then the
 // training-curve helper on top. Leaves out: anti-aliasing; every label uses the 5x9 built-in font.
-#include "apps/common/plot.h"
+#include "image/plot.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 
-#include "data/draw.h"
+#include "image/draw.h"
 
 namespace iris {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "data/image.h"
+#include "image/image.h"
 
 namespace iris::font {
 

@@ -1,9 +1,9 @@
 // The glyph table of the built-in font (our own drawings, one character per line: up to 9 rows of
 // 5 cells, '#' ink and '.' paper, missing trailing rows blank) and the code that measures and
 // draws text with it. Leaves out: everything a real text renderer does (see font.h).
-#include "data/font.h"
+#include "image/font.h"
 
-#include "data/draw.h"
+#include "image/draw.h"
 
 #include <algorithm>
 #include <array>

@@ -1,7 +1,7 @@
 // read_file, write_file_atomic (temporary file + fflush + fsync + rename) and make_dirs (mkdir -p)
 // on POSIX calls, with error messages that name the path and strerror's reason.
 // Leaves out: Windows (rename over an existing file and fsync differ there).
-#include "data/file_util.h"
+#include "io/file_util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

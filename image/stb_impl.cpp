@@ -1,7 +1,7 @@
 // The one translation unit that compiles stb_image and stb_image_write (single-header libraries:
 // the implementation is instantiated where these macros are defined). Everything else includes
 // the headers for declarations only. Leaves out: stb's stdio helpers are compiled but unused here
-// (data/image.cpp reads and writes files itself so errors and atomic writes are ours).
+// (image/image.cpp reads and writes files itself so errors and atomic writes are ours).
 // PNG compression goes through zlib (already linked for the IDX files): several times faster than
 // stb's built-in deflate, and smaller files.
 #define STB_IMAGE_IMPLEMENTATION

@@ -2,7 +2,7 @@
 // integer is range-checked before any arithmetic (no overflow), and tensors must tile the data buffer
 // exactly, in offset order, with no gaps, overlaps or trailing bytes (what the Python package enforces).
 // Leaves out: big-endian hosts (the format is little-endian; we refuse to build there) and mmap.
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 #include <sys/stat.h>
 
@@ -11,8 +11,8 @@
 #include <cstring>
 #include <set>
 
-#include "data/file_util.h"
-#include "data/json.h"
+#include "io/file_util.h"
+#include "io/json.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.cpp writes host memory as little-endian data; port the byte swapping first"

@@ -1,13 +1,13 @@
 // Colour-coded label masks (see mask_overlay.h): the palette, alpha blending of label colours over
 // an image, masks as colours, and a legend drawn with the built-in font.
 // Leaves out: anti-aliased region borders and legends laid out in several columns.
-#include "data/mask_overlay.h"
+#include "image/mask_overlay.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "data/draw.h"
-#include "data/font.h"
+#include "image/draw.h"
+#include "image/font.h"
 #include "tensor/error.h"
 
 namespace iris {
