@@ -8,17 +8,18 @@ set -u
 root=${1:-.}
 cd "$root" || exit 2
 declare -A allowed=(
-  [geometry]=""
+  [geometry]="tensor"
   [tensor]=""
   [autograd]="tensor"
   [io]="tensor"
-  [metrics]="tensor geometry"
+  [track]="tensor geometry"
+  [metrics]="tensor geometry track"
   [image]="tensor io geometry"
   [nn]="tensor autograd io"
-  [losses]="tensor autograd"
+  [losses]="tensor autograd geometry"
   [data]="tensor autograd io image geometry"
-  [models]="tensor autograd io nn losses geometry"
-  [apps]="tensor autograd io nn losses image data metrics models geometry"
+  [models]="tensor autograd io nn losses geometry track"
+  [apps]="tensor autograd io nn losses image data metrics models geometry track"
 )
 bad=0
 for dir in "${!allowed[@]}"; do
