@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cuda/common.cuh"
+#include "tensor/pool_geometry.h"
 
 namespace iris::cuda {
 
@@ -66,15 +67,7 @@ __global__ void depthwise_kernel(const T* x, const T* w, Conv2dGeometry g, int64
     const T* xp = x + (n * g.C + oc / m) * g.H * g.W;
     const T* wp = w + oc * g.kh * g.kw;
     T acc = T(0);
-    for (int64_t ki = 0; ki < g.kh; ++ki) {
-      const int64_t ih = oh * g.sh - g.ph + ki * g.dh;
-      if (ih < 0 || ih >= g.H) continue;
-      for (int64_t kj = 0; kj < g.kw; ++kj) {
-        const int64_t iw = ow * g.sw - g.pw + kj * g.dw;
-        if (iw < 0 || iw >= g.W) continue;
-        acc += wp[ki * g.kw + kj] * xp[ih * g.W + iw];
-      }
-    }
+    for_each_window_tap(g, oh, ow, [&](int64_t ki, int64_t kj, int64_t at) { acc += wp[ki * g.kw + kj] * xp[at]; });
     out[i] = acc;
   }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cuda/common.cuh"
+#include "tensor/pool_geometry.h"
 #include "tensor/resample_geometry.h"
 #include "tensor/roi_geometry.h"
 
@@ -16,12 +17,7 @@ namespace iris::cuda {
 
 namespace {
 
-template <class T>
-__device__ inline bool is_nan(T v) {
-  return v != v;
-}
-
-// Device code avoids std::min/max and numeric_limits (host constexpr functions).
+// Device code avoids std::min/max (host constexpr functions).
 __device__ inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 __device__ inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -48,21 +44,9 @@ __global__ void max_pool_kernel(const T* x, Pool2dGeometry g, T* out, int64_t* i
   IRIS_KERNEL_LOOP(i, total) {
     const int64_t ow = i % g.Wo, oh = (i / g.Wo) % g.Ho, p = i / (g.Wo * g.Ho);
     const T* xp = x + p * g.H * g.W;
-    T best = static_cast<T>(-INFINITY);
-    int64_t best_i = -1;
-    for (int64_t ki = 0; ki < g.kh; ++ki) {
-      const int64_t ih = oh * g.sh - g.ph + ki * g.dh;
-      if (ih < 0 || ih >= g.H) continue;
-      for (int64_t kj = 0; kj < g.kw; ++kj) {
-        const int64_t iw = ow * g.sw - g.pw + kj * g.dw;
-        if (iw < 0 || iw >= g.W) continue;
-        const T v = xp[ih * g.W + iw];
-        if (best_i < 0 || v > best || (is_nan(v) && !is_nan(best))) {
-          best = v;
-          best_i = ih * g.W + iw;
-        }
-      }
-    }
+    T best;
+    int64_t best_i;
+    max_pool_window(xp, g, oh, ow, best, best_i);
     out[i] = best;
     indices[i] = best_i;
   }
@@ -94,21 +78,6 @@ __global__ void max_pool_backward_kernel(const T* grad_out, const int64_t* indic
 }
 
 // ---- average pooling --------------------------------------------------------------------------
-
-// The rows [start, end) of the input that window i covers, and the window's size counting padding
-// (the divisor when count_include_pad).
-struct AvgWindow {
-  int64_t start, end, padded_size;
-};
-__device__ inline AvgWindow avg_window(int64_t i, int64_t stride, int64_t pad, int64_t kernel, int64_t size) {
-  const int64_t start = i * stride - pad;
-  const int64_t end = start + kernel < size + pad ? start + kernel : size + pad;
-  return {start > 0 ? start : 0, end < size ? end : size, end - start};
-}
-
-__device__ inline int64_t avg_divisor(const AvgWindow& wh, const AvgWindow& ww, bool count_include_pad) {
-  return count_include_pad ? wh.padded_size * ww.padded_size : (wh.end - wh.start) * (ww.end - ww.start);
-}
 
 template <class T>
 __global__ void avg_pool_kernel(const T* x, Pool2dGeometry g, bool count_include_pad, T* out, int64_t total) {
@@ -152,10 +121,6 @@ __global__ void avg_pool_backward_kernel(const T* grad_out, Pool2dGeometry g, bo
 }
 
 // ---- adaptive average pooling -----------------------------------------------------------------
-
-// Adaptive windows: [floor(i * in / out), ceil((i + 1) * in / out)).
-__device__ inline int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-__device__ inline int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
 
 // x [P, H, W] -> out [P, Ho, Wo].
 template <class T>

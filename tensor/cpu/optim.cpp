@@ -1,10 +1,9 @@
-// The fused AdamW step on the CPU: one pass over parameter, gradient and both moments.
-// p <- p - lr * wd * p;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
-// p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)     (PyTorch's formulation)
-#include <cmath>
-
+// The fused AdamW step on the CPU: one pass over parameter, gradient and both moments, with the
+// formula of tensor/optim_formulas.h (shared with cuda/optim.cu).
+// Leaves out multi-tensor fusion (one call per parameter), AMSGrad and other optimisers.
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/optim_formulas.h"
 
 namespace iris::cpu {
 
@@ -19,19 +18,12 @@ void CpuBackend::adamw_step(const Tensor& param, const Tensor& grad, const Tenso
     const T* g = grad.data<T>();
     T* m = exp_avg.data<T>();
     T* v = exp_avg_sq.data<T>();
-    const double bc1 = 1.0 - std::pow(h.beta1, static_cast<double>(h.step));
-    const double bc2 = 1.0 - std::pow(h.beta2, static_cast<double>(h.step));
-    const T decay = static_cast<T>(1.0 - h.lr * h.weight_decay);
-    const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2);
-    const T step_size = static_cast<T>(h.lr / bc1);
-    const T inv_sqrt_bc2 = static_cast<T>(1.0 / std::sqrt(bc2));
-    const T eps = static_cast<T>(h.eps);
+    const AdamWScalars<T> s = adamw_scalars<T>(h);
     parallel_for(param.numel(), 8, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        T gi = g[i];
-        m[i] = b1 * m[i] + (T(1) - b1) * gi;
-        v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
-        p[i] = p[i] * decay - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+        T pi = p[i], mi = m[i], vi = v[i];  // locals: the loop vectorises without alias checks
+        adamw_update(pi, g[i], mi, vi, s);
+        p[i] = pi, m[i] = mi, v[i] = vi;
       }
     });
   });

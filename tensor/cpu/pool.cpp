@@ -8,26 +8,11 @@
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/pool_geometry.h"
 
 namespace iris::cpu {
 
 namespace {
-
-// The rows [start, end) of the input that window i of an average pool covers, and the window's
-// size counting padding (the divisor when count_include_pad).
-struct AvgWindow {
-  int64_t start, end, padded_size;
-};
-inline AvgWindow avg_window(int64_t i, int64_t stride, int64_t pad, int64_t kernel, int64_t size) {
-  int64_t start = i * stride - pad;
-  int64_t end = std::min(start + kernel, size + pad);
-  int64_t padded = end - start;
-  return {std::max<int64_t>(start, 0), std::min(end, size), padded};
-}
-
-// Adaptive windows: [floor(i * in / out), ceil((i + 1) * in / out)).
-inline int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-inline int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
 
 // out, indices [N*C, Ho, Wo]. The first maximum of each window wins; a NaN beats any number.
 // A window that covers only padding (possible with large dilation) gives -inf and index -1.
@@ -39,21 +24,9 @@ void max_pool_typed(const T* x, const Pool2dGeometry& g, T* out, int64_t* indice
       const T* xp = x + p * plane;
       for (int64_t oh = 0; oh < g.Ho; ++oh) {
         for (int64_t ow = 0; ow < g.Wo; ++ow) {
-          T best = -std::numeric_limits<T>::infinity();
-          int64_t best_i = -1;
-          for (int64_t ki = 0; ki < g.kh; ++ki) {
-            const int64_t ih = oh * g.sh - g.ph + ki * g.dh;
-            if (ih < 0 || ih >= g.H) continue;
-            for (int64_t kj = 0; kj < g.kw; ++kj) {
-              const int64_t iw = ow * g.sw - g.pw + kj * g.dw;
-              if (iw < 0 || iw >= g.W) continue;
-              const T v = xp[ih * g.W + iw];
-              if (best_i < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
-                best = v;
-                best_i = ih * g.W + iw;
-              }
-            }
-          }
+          T best;
+          int64_t best_i;
+          max_pool_window(xp, g, oh, ow, best, best_i);
           out[p * out_plane + oh * g.Wo + ow] = best;
           indices[p * out_plane + oh * g.Wo + ow] = best_i;
         }
@@ -90,8 +63,7 @@ void avg_pool_typed(const T* x, const Pool2dGeometry& g, bool count_include_pad,
           double sum = 0;
           for (int64_t ih = wh.start; ih < wh.end; ++ih)
             for (int64_t iw = ww.start; iw < ww.end; ++iw) sum += xp[ih * g.W + iw];
-          const int64_t divisor =
-              count_include_pad ? wh.padded_size * ww.padded_size : (wh.end - wh.start) * (ww.end - ww.start);
+          const int64_t divisor = avg_divisor(wh, ww, count_include_pad);
           out[p * out_plane + oh * g.Wo + ow] = divisor > 0 ? static_cast<T>(sum / divisor) : T(0);
         }
       }
@@ -110,8 +82,7 @@ void avg_pool_backward_typed(const T* grad_out, const Pool2dGeometry& g, bool co
         const AvgWindow wh = avg_window(oh, g.sh, g.ph, g.kh, g.H);
         for (int64_t ow = 0; ow < g.Wo; ++ow) {
           const AvgWindow ww = avg_window(ow, g.sw, g.pw, g.kw, g.W);
-          const int64_t divisor =
-              count_include_pad ? wh.padded_size * ww.padded_size : (wh.end - wh.start) * (ww.end - ww.start);
+          const int64_t divisor = avg_divisor(wh, ww, count_include_pad);
           if (divisor <= 0) continue;
           const T share = grad_out[p * out_plane + oh * g.Wo + ow] / static_cast<T>(divisor);
           for (int64_t ih = wh.start; ih < wh.end; ++ih)
