@@ -25,12 +25,7 @@ void CudaBackend::adamw_step(const Tensor& param, const Tensor& grad, const Tens
                              const Tensor& exp_avg_sq, const AdamWParams& h) {
   check_on_gpu("adamw", {&param, &grad, &exp_avg, &exp_avg_sq});
   use_device(param.device());
-  IRIS_ASSERT(param.is_contiguous() && grad.is_contiguous() && exp_avg.is_contiguous() && exp_avg_sq.is_contiguous());
-  IRIS_CHECK(grad.shape() == param.shape(), "adamw: gradient shape ", shape_str(grad.shape()),
-             " differs from the parameter's ", shape_str(param.shape()));
-  IRIS_CHECK(exp_avg.numel() == param.numel() && exp_avg_sq.numel() == param.numel(),
-             "adamw: the moment buffers have ", exp_avg.numel(), " and ", exp_avg_sq.numel(),
-             " elements but the parameter has ", param.numel());
+  check_adamw_buffers(param, grad, exp_avg, exp_avg_sq);
   cuda_dispatch_float(param.dtype(), "adamw", [&](auto z) {
     using T = decltype(z);
     T* p = param.data<T>();

@@ -3,14 +3,14 @@
 // the CUDA kernel (cuda/optim.cu) both call (PyTorch's formulation):
 //   p <- p * (1 - lr * wd);  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
 //   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-// Leaves out the loops, the dtype dispatch and the shape checks (each backend's), AMSGrad and other
-// optimisers.
+// Leaves out the loops and the dtype dispatch (each backend's), AMSGrad and other optimisers.
 #pragma once
 
 #include <cmath>
 #include <type_traits>
 
 #include "tensor/backend.h"
+#include "tensor/error.h"
 #include "tensor/host_device.h"
 
 namespace iris {
@@ -19,6 +19,17 @@ template <class T>
 struct AdamWScalars {
   T decay, b1, b2, step_size, inv_sqrt_bc2, eps;
 };
+
+// The kernels' preconditions, checked the same way on both devices (autograd/ and nn/optim already
+// hand over contiguous, same-sized buffers; a broken caller gets a message, not a stray write).
+inline void check_adamw_buffers(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq) {
+  IRIS_ASSERT(param.is_contiguous() && grad.is_contiguous() && exp_avg.is_contiguous() && exp_avg_sq.is_contiguous());
+  IRIS_CHECK(grad.shape() == param.shape(), "adamw: gradient shape ", shape_str(grad.shape()),
+             " differs from the parameter's ", shape_str(param.shape()));
+  IRIS_CHECK(exp_avg.numel() == param.numel() && exp_avg_sq.numel() == param.numel(),
+             "adamw: the moment buffers have ", exp_avg.numel(), " and ", exp_avg_sq.numel(),
+             " elements but the parameter has ", param.numel());
+}
 
 template <class T>
 inline AdamWScalars<T> adamw_scalars(const AdamWParams& h) {

@@ -9,9 +9,7 @@ namespace iris::cpu {
 
 void CpuBackend::adamw_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                             const Tensor& exp_avg_sq, const AdamWParams& h) {
-  IRIS_ASSERT(param.is_contiguous() && grad.is_contiguous() && exp_avg.is_contiguous() && exp_avg_sq.is_contiguous());
-  IRIS_CHECK(grad.shape() == param.shape(), "adamw: gradient shape ", shape_str(grad.shape()),
-             " differs from the parameter's ", shape_str(param.shape()));
+  check_adamw_buffers(param, grad, exp_avg, exp_avg_sq);
   dispatch_float(param.dtype(), "adamw", [&](auto z) {
     using T = decltype(z);
     T* p = param.data<T>();
