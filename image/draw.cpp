@@ -257,15 +257,16 @@ void draw_boxes(Image& image, const std::vector<LabeledBox>& boxes, int thicknes
   check_canvas(image, "draw_boxes");
   check_thickness(thickness, "draw_boxes");
   IRIS_CHECK(text_scale >= 1 && text_scale <= 16, "draw_boxes: text_scale must be in [1, 16], got ", text_scale);
-  auto to_pixel = [](float v) { return static_cast<int>(std::lround(std::clamp<double>(v, -1e6, 1e6))); };
+  auto to_pixel = [](double v) { return static_cast<int>(std::lround(std::clamp<double>(v, -1e6, 1e6))); };
   for (size_t i = 0; i < boxes.size(); ++i) {
-    const LabeledBox& box = boxes[i];
-    IRIS_CHECK(std::isfinite(box.x0) && std::isfinite(box.y0) && std::isfinite(box.x1) && std::isfinite(box.y1),
-               "draw_boxes: box ", i, " has a non-finite corner (", box.x0, ", ", box.y0, ", ", box.x1, ", ", box.y1,
-               ")");
-    int x0 = to_pixel(std::min(box.x0, box.x1)), x1 = to_pixel(std::max(box.x0, box.x1));
-    int y0 = to_pixel(std::min(box.y0, box.y1)), y1 = to_pixel(std::max(box.y0, box.y1));
-    draw_rect(image, x0, y0, x1 - x0 + 1, y1 - y0 + 1, box.color, thickness);
+    const LabeledBox& labeled = boxes[i];
+    const Box& b = labeled.box;
+    IRIS_CHECK(std::isfinite(b.x0) && std::isfinite(b.y0) && std::isfinite(b.x1) && std::isfinite(b.y1),
+               "draw_boxes: box ", i, " has a non-finite corner (", b.x0, ", ", b.y0, ", ", b.x1, ", ", b.y1, ")");
+    int x0 = to_pixel(std::min(b.x0, b.x1)), x1 = to_pixel(std::max(b.x0, b.x1));
+    int y0 = to_pixel(std::min(b.y0, b.y1)), y1 = to_pixel(std::max(b.y0, b.y1));
+    draw_rect(image, x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0), labeled.color, thickness);
+    const LabeledBox& box = labeled;
     if (box.label.empty()) continue;
     const int padding = 2;
     int label_height = font::text_height(box.label, text_scale) + 2 * padding;

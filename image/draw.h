@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "geometry/box.h"
 #include "image/font.h"
 #include "image/image.h"
 
@@ -66,13 +67,14 @@ inline GridCell prediction_cell(Image image, const std::string& predicted, const
 
 // ---- boxes -------------------------------------------------------------------------------
 struct LabeledBox {
-  float x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // corners in pixels (x0 <= x1, y0 <= y1; swapped if not)
-  std::string label;                     // e.g. "cat 0.93"; empty: no label
+  Box box;                    // pixels, x1/y1 exclusive (geometry/box.h); corners swapped if reversed
+  std::string label;          // e.g. "cat 0.93"; empty: no label
   Color color = colors::red;
 };
 
-// Draws each box's outline and, above its top-left corner (inside when there is no room), its
-// label in white on the box colour.
+// Draws each box's outline just inside its pixels [x0, x1) x [y0, y1) (corners rounded to the
+// nearest pixel; a box under a pixel wide still gets a one-pixel outline) and, above its top-left
+// corner (inside when there is no room), its label in white or black on the box colour.
 void draw_boxes(Image& image, const std::vector<LabeledBox>& boxes, int thickness = 2, int text_scale = 1);
 
 }  // namespace iris

@@ -457,17 +457,22 @@ TEST_CASE("image grid with coloured captions") {
   CHECK_THROWS_WITH_SUBSTR(make_image_grid(cells), "cell 2 has an empty image");
 }
 
-TEST_CASE("boxes with labels") {
+TEST_CASE("boxes with labels: outlines inside [x0, x1) x [y0, y1)") {
   Image image(60, 80, 3, colors::white);
-  draw_boxes(image, {{10.2f, 20.0f, 50.0f, 55.0f, "cat 0.9", colors::red}, {70, 50, 60, 40, "", colors::blue}}, 1);
-  CHECK(image.pixel(20, 10) == colors::red);
-  CHECK(image.pixel(55, 50) == colors::red);
+  draw_boxes(image, {{Box{10.2, 20.0, 50.0, 55.0}, "cat 0.9", colors::red}, {Box{70, 50, 60, 40}, "", colors::blue}}, 1);
+  CHECK(image.pixel(20, 10) == colors::red);   // the top-left corner pixel
+  CHECK(image.pixel(54, 49) == colors::red);   // the last row and column inside the box
+  CHECK(image.pixel(55, 49) == colors::white); // x1/y1 are exclusive: nothing drawn on row 55
+  CHECK(image.pixel(54, 50) == colors::white);
   CHECK(image.pixel(30, 10) == colors::red);
   CHECK(image.pixel(30, 30) == colors::white);
   CHECK(image.pixel(40, 60) == colors::blue);  // swapped corners still draw
   // The label sits above the box on the box colour, with white text.
   CHECK(image.pixel(19, 10) == colors::red);
   CHECK(count_color(image, colors::white) > 0);
-  CHECK_THROWS_WITH_SUBSTR(draw_boxes(image, {{NAN, 0, 1, 1, "", colors::red}}), "non-finite corner");
-  draw_boxes(image, {{-1e30f, -1e30f, 1e30f, 1e30f, "everything", colors::green}});  // clamped, no crash
+  CHECK_THROWS_WITH_SUBSTR(draw_boxes(image, {{Box{NAN, 0, 1, 1}, "", colors::red}}), "non-finite corner");
+  Image tiny(8, 8, 3, colors::white);
+  draw_boxes(tiny, {{Box{3.2, 3.1, 3.3, 3.4}, "", colors::red}});  // under a pixel: a one-pixel mark
+  CHECK(tiny.pixel(3, 3) == colors::red);
+  draw_boxes(image, {{Box{-1e30, -1e30, 1e30, 1e30}, "everything", colors::green}});  // clamped, no crash
 }

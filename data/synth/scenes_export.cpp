@@ -199,10 +199,10 @@ Image draw_scene(const Scene& scene, int scale) {
     if (o.size != "medium") label += o.size + " ";
     if (!o.colour.empty()) label += o.colour + " ";
     label += o.name + (o.novel ? "*" : "");
-    // The outline lies just outside the item's pixels (corners inclusive, drawn inward).
-    boxes.push_back({static_cast<float>(o.x0 * scale - thickness), static_cast<float>(o.y0 * scale - thickness),
-                     static_cast<float>(o.x1 * scale + thickness - 1), static_cast<float>(o.y1 * scale + thickness - 1),
-                     label, colors::palette(o.label)});
+    // The outline lies just outside the item's pixels (it is drawn inside the box it is given).
+    const Box outline{static_cast<double>(o.x0 * scale - thickness), static_cast<double>(o.y0 * scale - thickness),
+                      static_cast<double>(o.x1 * scale + thickness), static_cast<double>(o.y1 * scale + thickness)};
+    boxes.push_back({outline, label, colors::palette(o.label)});
   }
   draw_boxes(picture, boxes, thickness, 1);
   return picture;
