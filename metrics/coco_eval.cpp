@@ -13,6 +13,14 @@
 
 #include "tensor/error.h"
 
+// No fused multiply-adds: IoU and precision must round as pycocotools' C and numpy code do, so that
+// values on a threshold (IoU exactly 0.5, ...) compare the same way.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 namespace iris::metrics {
 
 const std::array<const char*, kCocoStats> kCocoStatNames = {

@@ -1,23 +1,26 @@
-// COCO-style box detection AP/AR, computed exactly as pycocotools' COCOeval (iouType "bbox") does:
-//   * per image and category, detections sorted by descending score (stable, as numpy's mergesort: ties
-//     keep the input order) and cut to the largest maxDets (100); gt sorted with ignored ones last (stable);
-//   * IoU of boxes [x, y, w, h]: intersection over union, or over the detection's area when the gt is a
-//     crowd region; a crowd gt can match any number of detections;
-//   * greedy matching per IoU threshold (.50:.05:.95): each detection in score order takes the
-//     unmatched gt of highest IoU >= the threshold (on equal IoU the later gt in that order), regular gts
-//     before ignored ones; a detection matched to an ignored gt (crowd, `ignore`, or outside the area
-//     range) is ignored, as is an unmatched detection whose own area (w * h) is outside the range;
-//   * area ranges all [0, 1e10], small [0, 32^2], medium [32^2, 96^2], large [96^2, 1e10] on the gt's
-//     `area` field (both ends inclusive), maxDets 1 / 10 / 100;
-//   * per (category, area range, maxDets), detections of all images merged by score (stable, images in
-//     ascending id order), precision made monotone from the right and read at the 101 recall thresholds
-//     0:.01:1 (0 past the highest recall reached); -1 where the category has no non-ignored gt there;
-//   * the 12 summary numbers: means over the entries that are not -1, -1 when there are none.
-// pycocotools' quirks are kept, since results must equal it: the `ignore` field of a gt file is overwritten
-// with iscrowd by pycocotools (data/coco_format.h reads it; CocoGtAnnotation::ignore honours it only where
-// the caller sets it), and a detection matched to a gt whose annotation id is 0 counts as unmatched (it
-// stores the matched id and tests it for zero).
-// Leaves out: segm and keypoint evaluation, useCats = 0, the `scores` array of accumulate().
+// COCO box detection evaluation, the same numbers as pycocotools' COCOeval(iouType='bbox'):
+// evaluate() + accumulate() + summarize() with the default parameters.
+//   IoU thresholds .50:.05:.95 (T = 10), recall thresholds 0:.01:1 (R = 101), area ranges
+//   all [0, 1e10], small [0, 32²], medium [32², 96²], large [96², 1e10] (bounds included, on the
+//   ground truth's `area` field and the detection's w*h), maxDets 1, 10, 100 (M = 3).
+// Per image and category: detections sorted by descending score (stable: input order breaks ties),
+// at most 100 kept; ground truth ignored (crowd, or `area` out of range) sorted last. Each
+// detection in turn takes the unmatched ground truth of highest IoU >= t (a later one wins a tie);
+// once it holds a regular one it never moves to an ignored one. Crowd ground truth may take any
+// number of detections, with IoU = intersection / detection area. A detection matched to an
+// ignored ground truth, or unmatched with its area out of range, is ignored.
+// Per category, area range and maxDets: the kept detections of every image pooled, stably sorted by
+// score (images in ascending id order), precision made monotone from the right, read at the first
+// rank whose recall >= each recall threshold (0 past the last recall reached).
+// Undefined entries are -1: a category with no regular ground truth in that area range has
+// precision and recall -1; summaries average only entries > -1, and are -1 when none is.
+// pycocotools' quirks kept on purpose so the numbers agree:
+//   - the annotation `ignore` field is replaced by `iscrowd` (it has no effect) unless
+//     CocoEvalOptions::use_ignore_flag is set;
+//   - a match to a ground truth whose id is 0 counts as no match (pycocotools stores matched ids
+//     and tests them against 0).
+// Leaves out: segmentation masks and keypoints (OKS), useCats=0, custom thresholds / ranges, and
+// accumulate()'s `scores` array.
 #pragma once
 
 #include <array>
@@ -27,91 +30,72 @@
 
 namespace iris::metrics {
 
-struct CocoImage {
-  int64_t id = 0;
-};
-
 struct CocoCategory {
   int64_t id = 0;
   std::string name;
 };
 
-struct CocoGtAnnotation {
-  int64_t id = 0;  // annotation id (0 is legal but, as in pycocotools, a match to it counts as a miss)
+// A ground-truth annotation. bbox is x, y, width, height in pixels (any origin convention: only
+// differences matter).
+struct CocoGt {
+  int64_t id = 0;
+  int64_t image_id = 0;
+  int64_t category_id = 0;
+  std::array<double, 4> bbox{};
+  double area = 0;        // used for the area ranges (COCO's is the mask area, not w*h)
+  bool iscrowd = false;
+  bool ignore = false;    // only read with CocoEvalOptions::use_ignore_flag (see above)
+};
+
+// A detection (one entry of a COCO results file).
+struct CocoDet {
   int64_t image_id = 0;
   int64_t category_id = 0;
   std::array<double, 4> bbox{};  // x, y, width, height
-  double area = 0;               // decides the area range (COCO files: the segmentation's area)
-  bool iscrowd = false;          // a crowd region: ignored, IoU over the detection's area, matches many
-  bool ignore = false;           // ignored like a crowd region but matched one to one (see the top)
-};
-
-struct CocoDetection {
-  int64_t image_id = 0;
-  int64_t category_id = 0;
-  std::array<double, 4> bbox{};  // x, y, width, height; its area is width * height
   double score = 0;
 };
 
-struct CocoGroundTruth {
-  std::vector<CocoImage> images;          // every image evaluated, with or without annotations
-  std::vector<CocoCategory> categories;   // every category evaluated
-  std::vector<CocoGtAnnotation> annotations;
+struct CocoEvalOptions {
+  // Also ignore ground truth whose `ignore` is set (pycocotools overwrites it with iscrowd).
+  bool use_ignore_flag = false;
 };
 
-// COCOeval's default parameters for boxes (Params.setDetParams): thresholds as np.linspace makes them.
-struct CocoParams {
-  std::vector<double> iou_thresholds;     // .50:.05:.95 (10)
-  std::vector<double> recall_thresholds;  // 0:.01:1 (101)
-  std::vector<int64_t> max_dets{1, 10, 100};
-  std::vector<std::array<double, 2>> area_ranges{{0, 1e10}, {0, 1024}, {1024, 9216}, {9216, 1e10}};
-  std::vector<std::string> area_labels{"all", "small", "medium", "large"};
-  CocoParams();
-};
-
-// The 12 summary numbers, in pycocotools' order (stats[0..11]), and their names in iris-eval's JSON line.
-constexpr int kCocoStatCount = 12;
-extern const std::array<const char*, kCocoStatCount> kCocoStatNames;  // "ap", "ap50", ..., "ar_large"
+// The order of pycocotools' stats: AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl.
+constexpr int kCocoStats = 12;
+// Short names, as in iris-eval's JSON line: ap, ap50, ap75, ap_small, ... ar_large.
+extern const std::array<const char*, kCocoStats> kCocoStatNames;
 
 struct CocoEvalResult {
-  CocoParams params;
-  std::vector<int64_t> category_ids;  // sorted: the K axis
-  std::vector<int64_t> image_ids;     // sorted, unique
-  // precision [T, R, K, A, M] and recall [T, K, A, M], row-major, -1 where undefined (as eval['precision']).
-  std::vector<double> precision, recall;
-  std::array<double, kCocoStatCount> stats{};  // as COCOeval.stats (fractions; -1 where undefined)
-  // Per category (the K axis): AP@[.5:.95] over area "all", maxDets 100: the mean of precision entries
-  // that are not -1, or -1 when the category has no non-ignored gt (detectron2's per-category AP).
-  std::vector<double> per_class_ap;
-  std::vector<int64_t> gt_count;      // [K] non-crowd, non-ignored gt per category (all areas)
-  std::vector<int64_t> dt_count;      // [K] detections per category (all of them, before maxDets)
-  int64_t unknown_category_detections = 0;  // detections of categories not in the gt (never evaluated)
-
-  size_t T() const { return params.iou_thresholds.size(); }
-  size_t R() const { return params.recall_thresholds.size(); }
-  size_t K() const { return category_ids.size(); }
-  size_t A() const { return params.area_ranges.size(); }
-  size_t M() const { return params.max_dets.size(); }
-  double precision_at(size_t t, size_t r, size_t k, size_t a, size_t m) const {
-    return precision[(((t * R() + r) * K() + k) * A() + a) * M() + m];
-  }
-  double recall_at(size_t t, size_t k, size_t a, size_t m) const {
-    return recall[((t * K() + k) * A() + a) * M() + m];
-  }
+  static constexpr int T = 10, R = 101, A = 4, M = 3;
+  std::array<double, kCocoStats> stats{};  // fractions in [0, 1], or -1 where undefined
+  std::vector<int64_t> category_ids;       // [K] ascending
+  std::vector<std::string> category_names; // [K]
+  std::vector<double> class_ap;            // [K] AP@[.5:.95], area all, 100 dets; -1 without gt
+  std::vector<double> precision;           // [T][R][K][A][M] row-major, -1 where undefined
+  std::vector<double> recall;              // [T][K][A][M], -1 where undefined
+  int64_t ignored_detections = 0;          // detections whose category is not in `categories`
+  double precision_at(int t, int r, int k, int a, int m) const;
+  double recall_at(int t, int k, int a, int m) const;
 };
 
-// evaluate() + accumulate() + summarize(). Throws iris::Error when a detection or annotation names an
-// image not in gt.images (pycocotools' loadRes: "Results do not correspond to current coco set"), an
-// annotation names a category not in gt.categories, or a score or box value is not finite. Detections of
-// unknown categories are counted and left out, as pycocotools leaves them out.
-CocoEvalResult coco_evaluate(const CocoGroundTruth& gt, const std::vector<CocoDetection>& detections,
-                             const CocoParams& params = CocoParams());
+// The IoU thresholds and recall thresholds exactly as numpy's linspace makes them.
+std::array<double, CocoEvalResult::T> coco_iou_thresholds();
+std::array<double, CocoEvalResult::R> coco_recall_thresholds();
 
-// pycocotools' IoU of boxes [x, y, w, h] (maskApi.c bbIou): 0 without overlap; crowd: over the detection's area.
-double coco_box_iou(const std::array<double, 4>& dt, const std::array<double, 4>& gt, bool crowd);
+// IoU of two xywh boxes as pycocotools' bbIou: 0 unless the overlap is positive in both axes;
+// crowd: intersection / area of `det`.
+double coco_box_iou(const std::array<double, 4>& det, const std::array<double, 4>& gt, bool crowd);
 
-// The 12 lines summarize() prints, character for character, e.g.
-// " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.357".
-std::vector<std::string> coco_summary_lines(const CocoEvalResult& result);
+// Evaluates every image in `image_ids` and every category. Throws iris::Error on duplicate image,
+// category or annotation ids, an annotation or detection whose image is not listed, ground truth of
+// an unknown category, or a negative or non-finite box. Detections of unknown categories are
+// skipped (as pycocotools does) and counted in ignored_detections.
+CocoEvalResult coco_evaluate(const std::vector<int64_t>& image_ids, const std::vector<CocoCategory>& categories,
+                             const std::vector<CocoGt>& gt, const std::vector<CocoDet>& detections,
+                             const CocoEvalOptions& options = {});
+
+// pycocotools' summary line i (0..11), e.g.
+// " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.362".
+std::string coco_summary_line(int i, double value);
 
 }  // namespace iris::metrics

@@ -85,12 +85,13 @@ def hand(images, cats, anns, dets):
 class IgnoreAwareEval(COCOeval):
     """COCOeval whose _prepare keeps the `ignore` field (ignore = ignore or iscrowd)."""
 
+    flags = {}  # annotation id -> its `ignore` field, read before _prepare overwrites it
+
     def _prepare(self):
         super()._prepare()
         for gts in self._gts.values():
             for g in gts:
-                ann = self.cocoGt.anns[g["id"]]
-                g["ignore"] = bool(ann.get("ignore", 0)) or bool(ann.get("iscrowd", 0))
+                g["ignore"] = bool(self.flags.get(g["id"], 0)) or bool(g.get("iscrowd", 0))
 
 
 def evaluate(gt_data, dets, cls=COCOeval):
@@ -106,6 +107,7 @@ def evaluate(gt_data, dets, cls=COCOeval):
                           "annotations": []}
             dt.createIndex()
         e = cls(gt, dt, "bbox")
+        e.flags = {a["id"]: a.get("ignore", 0) for a in gt_data["annotations"]}
         e.evaluate()
         e.accumulate()
         e.summarize()
