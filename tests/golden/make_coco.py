@@ -3,7 +3,7 @@
 Writes tests/golden/coco/NAME_gt.json (a COCO instances file), NAME_dt.json (a results list) for
 every set below, and tests/golden/coco/expected.json: per set the 12 stats of summarize(), the
 per-category AP@[.5:.95] (precision[:, :, k, area all, maxDets 100] averaged over entries > -1, -1
-when none) and, for sets with `ignore` flags, the same with COCOeval's _prepare changed to honour
+when none), the 12 lines summarize() printed, and, for sets with `ignore` flags, the same with COCOeval's _prepare changed to honour
 them (ignore = ignore or iscrowd) for CocoEvalOptions::use_ignore_flag.
 Checked by tests/test_coco_eval.cpp (to 1e-6) and tests/test_iris_eval_coco.cpp (the app).
 
@@ -95,7 +95,8 @@ class IgnoreAwareEval(COCOeval):
 
 
 def evaluate(gt_data, dets, cls=COCOeval):
-    with contextlib.redirect_stdout(io.StringIO()):
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
         gt = COCO()
         gt.dataset = copy.deepcopy(gt_data)
         gt.createIndex()
@@ -117,8 +118,9 @@ def evaluate(gt_data, dets, cls=COCOeval):
         p = prec[:, :, k, 0, -1]
         p = p[p > -1]
         class_ap.append(float(np.mean(p)) if p.size else -1.0)
+    lines = [line for line in printed.getvalue().splitlines() if line.startswith(" Average")]
     return {"stats": [float(s) for s in e.stats], "category_ids": [int(c) for c in e.params.catIds],
-            "class_ap": class_ap}
+            "class_ap": class_ap, "summary_lines": lines}
 
 
 def sets():
