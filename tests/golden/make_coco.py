@@ -11,12 +11,12 @@ Checked by tests/test_coco_eval.cpp (to 1e-6) and tests/test_iris_eval_coco.cpp 
 """
 import contextlib
 import copy
+import importlib.metadata
 import io
 import json
 import os
 
 import numpy as np
-import pycocotools
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -259,8 +259,7 @@ def sets():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    expected = {"pycocotools": pycocotools.__version__ if hasattr(pycocotools, "__version__") else "2.0",
-                "numpy": np.__version__, "sets": {}}
+    expected = {"pycocotools": importlib.metadata.version("pycocotools"), "numpy": np.__version__, "sets": {}}
     for name, (g, d) in sets().items():
         with open(os.path.join(OUT, name + "_gt.json"), "w") as f:
             json.dump(g, f, separators=(",", ":"))
