@@ -66,6 +66,20 @@ std::vector<MotBox> parse_mot(const std::string& text, const std::string& name) 
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     auto where = [&]() { return cat_str("read_mot: ", name, " line ", line_number, ": "); };
     std::vector<double> values;
+    // Commas separate the values; a line without any may use spaces or tabs (motmetrics' loadtxt
+    // splits on either).
+    if (line.find(',') == std::string::npos) {
+      std::string spaced;
+      bool in_gap = true;
+      for (char ch : line) {
+        const bool gap = ch == ' ' || ch == '\t';
+        if (gap && !in_gap) spaced += ',';
+        if (!gap) spaced += ch;
+        in_gap = gap;
+      }
+      if (!spaced.empty() && spaced.back() == ',') spaced.pop_back();
+      line = spaced;
+    }
     size_t pos = 0;
     for (;;) {
       size_t comma = line.find(',', pos);
@@ -113,5 +127,12 @@ std::vector<MotBox> parse_mot(const std::string& text, const std::string& name) 
 }
 
 std::vector<MotBox> read_mot(const std::string& path) { return parse_mot(read_file(path), path); }
+
+std::vector<MotBox> keep_confident(const std::vector<MotBox>& boxes, double min_confidence) {
+  std::vector<MotBox> kept;
+  for (const MotBox& b : boxes)
+    if (b.conf >= min_confidence) kept.push_back(b);
+  return kept;
+}
 
 }  // namespace iris::data

@@ -1,6 +1,6 @@
 // MOTChallenge text files (MOT16/17 ground truth and tracker results): one box per line, fields
 // counted from 1 as the benchmark does, held here in the tree's 0-based pixel convention (MotBox).
-// Leaves out: MOT20's and KITTI's variants, and evaluation (metrics/, with its own issue).
+// Leaves out: MOT20's and KITTI's variants, and evaluation (metrics/mot.h).
 #pragma once
 
 #include <string>
@@ -28,11 +28,17 @@ struct MotBox {
 std::string format_mot(const std::vector<MotBox>& boxes);
 void write_mot(const std::string& path, const std::vector<MotBox>& boxes);  // atomic
 // Lines of 6 to 10 comma-separated numbers (spaces and a trailing CR are fine; blank lines are
-// skipped). 9 values: ground truth; 10 values: results (x, y, z ignored). Malformed lines throw
+// skipped; a line without commas may separate its values by spaces or tabs). 9 values: ground truth; 10 values: results (x, y, z ignored). Malformed lines throw
 // iris::Error naming the file, the line number and what is wrong: too few or too many values, a
 // value that is not a number, a frame < 1, a non-integer frame/id/class, a negative width or
 // height, a visibility outside [0, 1], an id twice in one frame (ids >= 0).
 std::vector<MotBox> parse_mot(const std::string& text, const std::string& name = "<text>");
 std::vector<MotBox> read_mot(const std::string& path);
+
+// The rows py-motmetrics' loadtxt keeps for evaluation: conf >= min_confidence. Ground truth: 1
+// (its eval_motchallenge's min_confidence=1, dropping the conf-0 "do not evaluate" rows); tracker
+// results: -1 (loadtxt's default). The class and visibility columns select nothing (nor in
+// motmetrics). A line without a conf value reads as conf 1 here (motmetrics would drop it: NaN).
+std::vector<MotBox> keep_confident(const std::vector<MotBox>& boxes, double min_confidence);
 
 }  // namespace iris::data
