@@ -105,6 +105,47 @@ def cases(rng):
     return out
 
 
+def write_app_files(rng, torchreid_eval):
+    """tests/golden/reid_app/ for the iris-eval reid test: dist.npy, features, CSVs and expected numbers."""
+    out = os.path.join(HERE, "reid_app")
+    os.makedirs(out, exist_ok=True)
+    nq, ng, nid = 12, 40, 6
+    q_ids, q_cams = rng.integers(0, nid, nq), rng.integers(0, 3, nq)
+    g_ids, g_cams = rng.integers(-1, nid, ng), rng.integers(0, 3, ng)  # -1: Market junk
+    for name, ids, cams in (("query.csv", q_ids, q_cams), ("gallery.csv", g_ids, g_cams)):
+        with open(os.path.join(out, name), "w") as f:
+            f.write("id,camera\n" + "".join(f"{i},{c}\n" for i, c in zip(ids, cams)))
+    # distances and features that favour the true identity, so the numbers look like a real model's
+    dist = (rng.random((nq, ng)) + 0.5 * (g_ids[None, :] != q_ids[:, None])).astype(np.float32)
+    np.save(os.path.join(out, "dist.npy"), dist)
+    centres = rng.standard_normal((nid + 1, 8))
+    qf = (centres[q_ids] + 0.8 * rng.standard_normal((nq, 8))).astype(np.float32)
+    gf = (centres[g_ids] + 0.8 * rng.standard_normal((ng, 8))).astype(np.float32)
+    np.save(os.path.join(out, "query_features.npy"), qf)
+    np.save(os.path.join(out, "gallery_features.npy"), gf)
+    q64, g64 = qf.astype(float), gf.astype(float)
+    feats = {"euclidean": ((q64[:, None] - g64[None]) ** 2).sum(-1),
+             "cosine": 1 - (q64 / np.linalg.norm(q64, axis=1, keepdims=True)) @
+                       (g64 / np.linalg.norm(g64, axis=1, keepdims=True)).T}
+    runs = {}
+
+    def percent(ref):
+        return {"map": 100 * ref["map"], "rank1": 100 * ref["cmc"][0], "rank5": 100 * ref["cmc"][4],
+                "rank10": 100 * ref["cmc"][9]}
+
+    for label, d, junk, style in (("dist", dist.astype(float), None, "torchreid"),
+                                  ("dist_junk_market", dist.astype(float), -1, "market_official"),
+                                  ("euclidean", feats["euclidean"], None, "torchreid"),
+                                  ("cosine", feats["cosine"], None, "torchreid")):
+        ref = reference(d, q_ids, q_cams, g_ids, g_cams, 20, junk, style)
+        runs[label] = percent(ref)
+        if torchreid_eval is not None and junk is None:
+            cmc, mAP = torchreid_eval(d, q_ids, g_ids, q_cams, g_cams, 20)
+            assert abs(100 * mAP - runs[label]["map"]) < 1e-9 and abs(100 * cmc[0] - runs[label]["rank1"]) < 1e-4
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(runs, f, indent=1)
+
+
 def main():
     rng = np.random.default_rng(18)
     torchreid_eval = load_torchreid_rank()
@@ -143,6 +184,7 @@ def main():
     with open(path, "w") as f:
         json.dump({"numpy": np.__version__, "torchreid_checked": torchreid_eval is not None, "cases": records,
                    "distances": distances}, f)
+    write_app_files(rng, torchreid_eval)
     print("wrote", path, len(records), "cases;", sum("torchreid" in r for r in records), "checked by torchreid")
 
 
