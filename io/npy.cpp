@@ -47,8 +47,9 @@ class HeaderParser {
       expect(':');
       if (key == "descr") {
         skip_space();
-        IRIS_CHECK(peek() == '\'' || peek() == '"', name_, ": .npy header: 'descr' must be a dtype string such as '<f4'",
-                   " (structured dtypes are not supported), header: ", s_);
+        IRIS_CHECK(peek() == '\'' || peek() == '"', name_,
+                   ": .npy header: 'descr' must be a dtype string such as '<f4' (structured dtypes are not ",
+                   "supported), header: ", s_);
         descr = string_literal();
         have_descr = true;
       } else if (key == "fortran_order") {
@@ -158,8 +159,8 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
   IRIS_CHECK(bytes.size() >= kMagicLen + 2 + len_bytes, name, ": truncated .npy header (", bytes.size(), " bytes)");
   const size_t header_len = read_le(bytes, kMagicLen + 2, len_bytes);
   const size_t data_start = kMagicLen + 2 + len_bytes + header_len;
-  IRIS_CHECK(data_start <= bytes.size(), name, ": truncated .npy header: it says ", header_len, " bytes but the file has ",
-             bytes.size() - (kMagicLen + 2 + len_bytes), " after the length");
+  IRIS_CHECK(data_start <= bytes.size(), name, ": truncated .npy header: it says ", header_len,
+             " bytes but the file has ", bytes.size() - (kMagicLen + 2 + len_bytes), " after the length");
   const std::string header = bytes.substr(kMagicLen + 2 + len_bytes, header_len);
 
   std::string descr;

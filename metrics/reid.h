@@ -33,8 +33,9 @@ enum class ReidAp {
 };
 
 struct ReidOptions {
-  int64_t max_rank = 50;                                      // length of the CMC curve
-  int64_t junk_id = std::numeric_limits<int64_t>::min();      // gallery id removed from every ranking; -1: Market's junk
+  int64_t max_rank = 50;  // length of the CMC curve
+  // A gallery id removed from every ranking (-1: Market's junk); the default matches no id.
+  int64_t junk_id = std::numeric_limits<int64_t>::min();
   ReidAp ap = ReidAp::torchreid;
 };
 

@@ -1,8 +1,10 @@
 // metrics/image_similarity against scikit-image (tests/golden/image_similarity.json, written by
 // tests/golden/make_image_similarity.py): SSIM with the 7x7 uniform, 5x5 uniform and 11x11 Gaussian
 // windows on grey and RGB, u8 and float images, to 1e-9 of skimage on float64 copies and 1e-5 of
-// skimage on the float32 arrays; masked SSIM against skimage's full map averaged over the mask; PSNR
-// with given and default data ranges; plus hand-worked values and the error messages.
+// skimage on the float32 arrays; the full SSIM map, border included (the cropped mean never sees the
+// padding); masked SSIM against skimage's full map averaged over the mask; PSNR with given and
+// default data ranges; plus hand-worked values and the error messages.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -34,7 +36,7 @@ SsimOptions options_for(const std::string& window, const json::Value& range) {
 
 TEST_CASE("image similarity: equals scikit-image on the golden cases") {
   const json::Value g = json::parse(read_file("tests/golden/image_similarity.json"));
-  int masked = 0;
+  int masked = 0, maps = 0;
   for (const auto& c : g["cases"].elements()) {
     const std::string name = c["name"].as_string();
     CAPTURE(name);
@@ -50,6 +52,15 @@ TEST_CASE("image similarity: equals scikit-image on the golden cases") {
     SsimOptions o64 = o;
     if (o64.data_range == 0) o64.data_range = 255;  // skimage's range for the u8 arrays
     CHECK(std::fabs(ssim(a.to(DType::f64), b.to(DType::f64), o64) - c["ssim"].as_number()) < 1e-9);
+    if (const json::Value* full = c.find("map")) {
+      ++maps;
+      std::vector<double> got_map = ssim_map(a, b, o).to_vector<double>();
+      REQUIRE(got_map.size() == full->size());
+      double worst = 0;
+      for (size_t i = 0; i < got_map.size(); ++i)
+        worst = std::max(worst, std::fabs(got_map[i] - (*full)[i].as_number()));
+      CHECK(worst < 1e-9);
+    }
     if (const json::Value* m = c.find("mask")) {
       Tensor mask = image(*m, Shape{shape[0], shape[1]}, "u8");
       if (c["ssim_masked"].is_null()) {
@@ -65,6 +76,7 @@ TEST_CASE("image similarity: equals scikit-image on the golden cases") {
     else CHECK(std::fabs(p - c["psnr"].as_number()) < 1e-9);
   }
   CHECK(masked >= 9);
+  CHECK(maps == 3);
 }
 
 TEST_CASE("image similarity: hand-worked values") {

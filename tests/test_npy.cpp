@@ -82,7 +82,8 @@ TEST_CASE("npy: malformed files give clear errors naming the file") {
   };
   for (const Bad& b : {Bad{"bad_fortran.npy", "Fortran-order"}, Bad{"bad_bigendian.npy", "'>f4' is big-endian"},
                        Bad{"bad_complex.npy", "'<c8' is not supported"},
-                       Bad{"bad_truncated.npy", "truncated .npy data: shape [2, 3] of <f4 needs 24 bytes, the file has 19"},
+                       Bad{"bad_truncated.npy",
+                           "truncated .npy data: shape [2, 3] of <f4 needs 24 bytes, the file has 19"},
                        Bad{"bad_trailing.npy", "4 bytes after the data"}, Bad{"bad_magic.npy", "not a .npy file"},
                        Bad{"bad_header.npy", "unexpected key 'descx'"}}) {
     CAPTURE(b.file);

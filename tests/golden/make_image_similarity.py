@@ -7,6 +7,8 @@ Each case stores the two images (u8 or float32 values), the options, and skimage
   ssim_f32       the same on the float32 arrays themselves (skimage then works in float32), to 1e-5;
   ssim_masked    skimage's full=True map, cropped by (win - 1) // 2 as skimage crops its mean, averaged
                  over the pixels where the mask is nonzero, then over channels;
+  map            for a few cases, the full=True map itself, border included (the cropped mean never
+                 sees the padding; the map's border shows scipy's 'reflect' mode);
   psnr           peak_signal_noise_ratio (null when the images are equal: +inf).
 Windows: 'uniform7' (the default: 7x7, use_sample_covariance=True), 'gaussian11' (gaussian_weights=True,
 sigma=1.5, use_sample_covariance=False), and a 5x5 uniform one.
@@ -26,6 +28,9 @@ WINDOWS = {
     "uniform5": dict(win_size=5),
     "gaussian11": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False),
 }
+
+
+FULL_MAPS = ("grey_gaussian11", "rgb_uniform7", "grey_u8_uniform7")
 
 
 def pad_of(window):
@@ -67,6 +72,8 @@ def main():
         rec = {"name": name, "dtype": "u8" if a.dtype == np.uint8 else "f32", "shape": list(a.shape),
                "a": a.ravel().tolist(), "b": b.ravel().tolist(), "window": window, "data_range": data_range,
                "ssim": float(mssim)}
+        if name in FULL_MAPS:  # the whole map: its border rows depend on the 'reflect' padding
+            rec["map"] = (full if full.ndim == 3 else full[..., None]).ravel().tolist()
         if a.dtype != np.uint8:
             rec["ssim_f32"] = float(structural_similarity(a, b, **kw))
         if mask is not None:
