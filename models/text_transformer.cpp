@@ -2,6 +2,8 @@
 // mask, normalise, read the feature at each row's end token, project. Initialisation as open_clip's.
 #include "models/text_transformer.h"
 
+#include "models/config_bounds.h"
+
 #include "nn/init.h"
 
 namespace iris::models {
@@ -58,6 +60,19 @@ TextTransformer::TextTransformer(const TextTransformerConfig& c, Generator* gen)
   IRIS_CHECK(c.context_length > 0 && c.width > 0 && c.layers > 0 && c.heads > 0 && c.embed_dim > 0,
              "TextTransformer: context_length, width, layers, heads and embed_dim must be positive, got ",
              c.context_length, ", ", c.width, ", ", c.layers, ", ", c.heads, ", ", c.embed_dim);
+  check_config_field("TextTransformer", "vocab_size", c.vocab_size, 1, 1 << 24);
+  check_config_field("TextTransformer", "context_length", c.context_length, 1, 1 << 16);
+  check_config_field("TextTransformer", "width", c.width, 1, 1 << 16);
+  check_config_field("TextTransformer", "layers", c.layers, 1, 4096);
+  check_config_field("TextTransformer", "heads", c.heads, 1, c.width);
+  check_config_field("TextTransformer", "embed_dim", c.embed_dim, 1, 1 << 16);
+  IRIS_CHECK(c.mlp_ratio <= 64, "TextTransformer: mlp_ratio is ", c.mlp_ratio, "; it must be in (0, 64]");
+  {
+    const double W = static_cast<double>(c.width);
+    check_parameter_budget("TextTransformer", c.layers * (4 + 2 * c.mlp_ratio) * W * W +
+                                                  static_cast<double>(c.vocab_size + c.context_length) * W +
+                                                  W * static_cast<double>(c.embed_dim));
+  }
   IRIS_CHECK(c.width % c.heads == 0, "TextTransformer: width ", c.width, " is not divisible by ", c.heads, " heads");
   IRIS_CHECK(c.mlp_ratio > 0, "TextTransformer: mlp_ratio must be positive, got ", c.mlp_ratio);
   const int64_t W = c.width;

@@ -2,6 +2,7 @@
 // position embeddings (and a class token), run pre-norm transformer blocks, pool, classify.
 #include "models/vit.h"
 
+#include "models/config_bounds.h"
 #include "models/stochastic_depth.h"
 #include "nn/init.h"
 
@@ -91,6 +92,20 @@ Tensor Block::forward(const Tensor& x) {
 // ---- VisionTransformer ----------------------------------------------------------------------
 
 VisionTransformer::VisionTransformer(const VitConfig& c, Generator* gen) : Module("VisionTransformer"), cfg(c) {
+  check_config_field("ViT", "img_size", c.img_size, 1, 65536);
+  check_config_field("ViT", "patch_size", c.patch_size, 1, c.img_size);
+  check_config_field("ViT", "in_chans", c.in_chans, 1, 4096);
+  check_config_field("ViT", "num_classes", c.num_classes, 1, 1 << 24);
+  check_config_field("ViT", "embed_dim", c.embed_dim, 1, 1 << 16);
+  check_config_field("ViT", "depth", c.depth, 1, 4096);
+  check_config_field("ViT", "num_heads", c.num_heads, 1, c.embed_dim);
+  IRIS_CHECK(c.mlp_ratio > 0 && c.mlp_ratio <= 64, "ViT: mlp_ratio is ", c.mlp_ratio, "; it must be in (0, 64]");
+  {
+    const double D = static_cast<double>(c.embed_dim), P = static_cast<double>(c.patch_size);
+    const double tokens = static_cast<double>(c.img_size / c.patch_size) * static_cast<double>(c.img_size / c.patch_size) + 1;
+    check_parameter_budget("ViT", c.depth * (4 + 2 * c.mlp_ratio) * D * D + P * P * c.in_chans * D + tokens * D +
+                                      D * c.num_classes);
+  }
   IRIS_CHECK(c.img_size % c.patch_size == 0, "ViT: img_size ", c.img_size, " is not a multiple of patch_size ",
              c.patch_size);
   IRIS_CHECK(c.embed_dim % c.num_heads == 0, "ViT: embed_dim ", c.embed_dim, " is not divisible by ", c.num_heads,

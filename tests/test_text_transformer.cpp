@@ -124,4 +124,12 @@ TEST_CASE("text tower: input and config errors") {
   bad = tiny();
   bad.heads = 3;
   CHECK_THROWS_WITH_SUBSTR(TextTransformer{bad}, "not divisible by 3 heads");
+  // A checkpoint's `layers` 2^40 (issue 27) once built blocks until memory ran out.
+  bad = tiny();
+  bad.layers = int64_t(1) << 40;
+  CHECK_THROWS_WITH_SUBSTR(TextTransformer{bad}, "TextTransformer: layers is 1099511627776; it must be in [1, 4096]");
+  bad = tiny();
+  bad.vocab_size = 1 << 24;
+  bad.width = 1 << 12;
+  CHECK_THROWS_WITH_SUBSTR(TextTransformer{bad}, "above the limit");
 }

@@ -66,6 +66,22 @@ TEST_CASE("ViT input and config errors") {
   VitConfig bad;
   bad.patch_size = 5;
   CHECK_THROWS_WITH_SUBSTR(VisionTransformer{bad}, "not a multiple of patch_size");
+  // Sizes from a weights file's metadata (issue 27): a zero once divided by zero (SIGFPE) and a
+  // huge depth built blocks until memory ran out; both are refused before anything is allocated.
+  VitConfig zero_patch;
+  zero_patch.patch_size = 0;
+  CHECK_THROWS_WITH_SUBSTR(VisionTransformer{zero_patch}, "ViT: patch_size is 0; it must be in [1, 28]");
+  VitConfig zero_heads;
+  zero_heads.num_heads = 0;
+  CHECK_THROWS_WITH_SUBSTR(VisionTransformer{zero_heads}, "ViT: num_heads is 0");
+  VitConfig deep;
+  deep.depth = int64_t(1) << 40;
+  CHECK_THROWS_WITH_SUBSTR(VisionTransformer{deep}, "ViT: depth is 1099511627776; it must be in [1, 4096]");
+  VitConfig wide;
+  wide.embed_dim = 32768;
+  wide.num_heads = 4;
+  wide.depth = 4096;
+  CHECK_THROWS_WITH_SUBSTR(VisionTransformer{wide}, "above the limit");
   Tensor maps = m.last_attention_map(rand({2, 1, 28, 28}));
   CHECK(maps.shape() == Shape{2, 4, 7, 7});
   // each head's attention from the class token sums to at most 1 over the patches
