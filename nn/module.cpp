@@ -3,6 +3,7 @@
 #include "nn/module.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -119,6 +120,23 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
+namespace {
+
+// The first NaN or infinity of a floating tensor (any device): its flat index (-1 when every
+// element is finite) and its value.
+struct NonFinite {
+  int64_t index = -1;
+  double value = 0;
+};
+NonFinite first_non_finite(const Tensor& t) {
+  const std::vector<double> v = t.detach().cpu().to(DType::f64).contiguous().flatten().to_vector<double>();
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i])) return {static_cast<int64_t>(i), v[i]};
+  return {};
+}
+
+}  // namespace
+
 std::vector<std::string> Module::load_state_dict(const NamedTensors& state, bool strict) {
   NamedTensors mine = state_dict();
   std::map<std::string, Tensor> given;
@@ -132,6 +150,11 @@ std::vector<std::string> Module::load_state_dict(const NamedTensors& state, bool
       missing.push_back(k);
     } else if (it->second.shape() != t.shape()) {
       mismatched.push_back(k + " (checkpoint " + shape_str(it->second.shape()) + ", model " + shape_str(t.shape()) + ")");
+    } else if (is_floating(it->second.dtype()) != is_floating(t.dtype())) {
+      // A float weight stored as an integer (or the reverse) is a broken or relabelled file, not a
+      // precision choice: casting it would load garbage silently.
+      mismatched.push_back(k + " (checkpoint dtype " + dtype_name(it->second.dtype()) + ", model " +
+                           dtype_name(t.dtype()) + ")");
     }
   }
   for (auto& [k, v] : state)
@@ -150,6 +173,14 @@ std::vector<std::string> Module::load_state_dict(const NamedTensors& state, bool
     if (!mismatched.empty()) msg += cat_str("\n  shape mismatches (", mismatched.size(), "): ", list(mismatched));
     msg += "\n  (pass strict=false to load only the matching keys)";
     throw Error(msg);
+  }
+  // Weights must be finite: a NaN or Inf loaded here would only show up later as a wrong accuracy.
+  for (auto& [k, t] : mine) {
+    auto it = given.find(k);
+    if (it == given.end() || it->second.shape() != t.shape() || !is_floating(it->second.dtype())) continue;
+    const NonFinite bad = first_non_finite(it->second);
+    IRIS_CHECK(bad.index < 0, type_name_, ": load_state_dict: '", k, "' holds a non-finite value (element ", bad.index,
+               " of ", it->second.numel(), " is ", bad.value, "); the file is damaged or the run that wrote it diverged");
   }
 
   NoGradGuard ng;

@@ -84,6 +84,18 @@ TEST_CASE("state dicts round trip and report mismatches") {
   for (auto& [k, v] : sd) as64.push_back({k, v.to(DType::f64)});
   b.load_state_dict(as64);
   CHECK(b.fc1->weight.dtype() == DType::f32);
+  // Issue 27: a float tensor relabelled as an integer one (same bytes) was cast and loaded, and NaN
+  // weights loaded silently; both are refused now, naming the tensor.
+  NamedTensors relabelled = sd;
+  relabelled[0].second = zeros({4, 4}, DType::i32);
+  CHECK_THROWS_WITH_SUBSTR(b.load_state_dict(relabelled), "fc1.weight (checkpoint dtype i32, model f32)");
+  NamedTensors with_nan = sd;
+  with_nan[1].second = with_nan[1].second.clone();
+  std::vector<float> values = with_nan[1].second.to_vector<float>();
+  values[2] = NAN;
+  with_nan[1].second = from_vector(values).reshape(with_nan[1].second.shape());
+  CHECK_THROWS_WITH_SUBSTR(b.load_state_dict(with_nan), "'" + with_nan[1].first + "' holds a non-finite value (element 2");
+  CHECK_THROWS_WITH_SUBSTR(b.load_state_dict(with_nan, false), "non-finite");
   CHECK_THROWS_WITH_SUBSTR(a.to(Device::cuda()), "no CUDA backend");
 }
 
