@@ -1,6 +1,6 @@
 // The one box type of the tree, and its geometry: area, intersection, IoU. Header-only and below
 // every folder (it includes nothing of iris), so the worlds (data/synth/), drawing, metrics and the
-// detection helpers (models/detection_boxes.h) share it without an arrow going up.
+// detection helpers (geometry/box_ops.h, nms.h, atss.h) share it without an arrow going up.
 //
 // The pixel convention, stated once: a box is its corners (x0, y0) and (x1, y1) in pixels of the
 // image, 0-based, with x1/y1 EXCLUSIVE: it covers the columns [x0, x1) and the rows [y0, y1), so

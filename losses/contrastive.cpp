@@ -53,6 +53,29 @@ Tensor targets_as(const Tensor& labels, DType dtype) {
 
 }  // namespace
 
+Tensor multi_positive_infonce(const Tensor& logits, const Tensor& positives) {
+  IRIS_CHECK(logits.defined() && positives.defined() && logits.dim() == 2 && positives.shape() == logits.shape(),
+             "multi_positive_infonce: logits and positives must both be [N, M] with the same shape, got ",
+             logits.defined() ? shape_str(logits.shape()) : std::string("undefined"), " and ",
+             positives.defined() ? shape_str(positives.shape()) : std::string("undefined"));
+  IRIS_CHECK(is_floating(logits.dtype()), "multi_positive_infonce: logits must be a float tensor, got ",
+             dtype_name(logits.dtype()));
+  Tensor pos, rows;
+  double kept = 0;
+  {
+    NoGradGuard ng;
+    pos = positives.detach().to(logits.dtype()).to(logits.device());
+    Tensor count = sum(pos, {1}, true);  // [N, 1]
+    rows = gt(count, 0.0).reshape({-1});
+    kept = sum(rows.to(DType::f64)).item();
+    pos = pos / clamp(count, 1.0);  // targets: each row sums to 1, or 0 without positives
+  }
+  IRIS_CHECK(kept > 0, "multi_positive_infonce: no row of positives ", shape_str(positives.shape()),
+             " has a positive");
+  if (kept == static_cast<double>(logits.shape()[0])) return soft_cross_entropy(logits, pos);  // UniCL's path
+  return -sum(sum(pos * log_softmax(logits, 1), {1})) / kept;
+}
+
 Tensor label_targets(const Tensor& labels) { return targets_as(labels, DType::f32); }
 
 Tensor unicl_loss(const Tensor& image_emb, const Tensor& text_emb, const Tensor& labels, const Tensor& scale,

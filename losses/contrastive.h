@@ -18,6 +18,12 @@ Tensor label_targets(const Tensor& labels);
 Tensor unicl_loss(const Tensor& image_emb, const Tensor& text_emb, const Tensor& labels, const Tensor& scale,
                   bool average_directions = false);
 
+// Multi-positive InfoNCE: logits [N, M], positives [N, M] (bool or 0/1 floats; constants). Row i's loss is
+// -(1 / |P(i)|) sum_{j in P(i)} log_softmax(logits_i)_j, averaged over the rows with at least one
+// positive (rows without one are left out; throws when no row has one). UniCL's loss is this in both
+// directions with P(i) = {j : y_j = y_i}; CLIP's with P(i) = {i}.
+Tensor multi_positive_infonce(const Tensor& logits, const Tensor& positives);
+
 // CLIP's loss: the same with identity targets (image i and text i are the only positive pair).
 Tensor clip_loss(const Tensor& image_emb, const Tensor& text_emb, const Tensor& scale, bool average_directions = false);
 

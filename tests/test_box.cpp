@@ -1,10 +1,13 @@
 // Boxes: the geometry of geometry/box.h (area, intersection, IoU against hand-computed cases, the
-// x1/y1-exclusive convention), box coding of models/detection_boxes.h (round trips, hand-computed
-// offsets, the exp clamp, gradients) and greedy per-class NMS (hand-worked cases, ties, thresholds).
+// x1/y1-exclusive convention), box coding of models/box_coder.h (round trips, hand-computed
+// offsets, the exp clamp, gradients) and greedy per-class NMS of geometry/nms.h (hand-worked cases,
+// ties, thresholds).
 #include <cmath>
 
 #include "geometry/box.h"
-#include "models/detection_boxes.h"
+#include "geometry/box_ops.h"
+#include "geometry/nms.h"
+#include "models/box_coder.h"
 #include "tests/helpers.h"
 
 using namespace iris;
@@ -39,7 +42,7 @@ TEST_CASE("box coding: corners <-> centre, offsets by hand, round trips") {
   Tensor box = from_vector(std::vector<double>{-1, 1.5, 7, 2.5}, {1, 4});
   Tensor offsets = encode_boxes(box, anchor);
   CHECK_CLOSE(offsets, from_vector(std::vector<double>{0.25, 0.5, std::log(2.0), std::log(0.5)}, {1, 4}), 1e-15, 0);
-  BoxCoderWeights rcnn{10, 10, 5, 5};
+  BoxCoderOptions rcnn{10, 10, 5, 5};
   Tensor weighted = encode_boxes(box, anchor, rcnn);
   CHECK_CLOSE(weighted, from_vector(std::vector<double>{2.5, 5, 5 * std::log(2.0), 5 * std::log(0.5)}, {1, 4}), 1e-14,
               0);
