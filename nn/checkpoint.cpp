@@ -67,11 +67,18 @@ TrainState load_checkpoint(const std::string& path, Module& model, Optimizer* op
     optimizer->load_state_dict(opt);
   }
   TrainState s;
-  s.epoch = meta_int(f, "epoch");
-  s.step = meta_int(f, "step");
-  s.epoch_step = meta_int(f, "epoch_step");
+  // Counters are never negative; a negative one (a hand-edited or damaged file) once trained
+  // "epoch -4/3" or replayed random numbers from a wrapped-around offset.
+  auto counter = [&](const char* key) {
+    const int64_t v = meta_int(f, key);
+    IRIS_CHECK(v >= 0, path, ": checkpoint metadata '", key, "' is ", v, "; it must be >= 0");
+    return v;
+  };
+  s.epoch = counter("epoch");
+  s.step = counter("step");
+  s.epoch_step = counter("epoch_step");
   s.rng_seed = static_cast<uint64_t>(meta_int(f, "rng_seed"));
-  s.rng_offset = static_cast<uint64_t>(meta_int(f, "rng_offset"));
+  s.rng_offset = static_cast<uint64_t>(counter("rng_offset"));
   auto extra = f.metadata.find("extra");
   if (extra != f.metadata.end()) s.extra = json::parse(extra->second);
   default_generator().set_state(s.rng_seed, s.rng_offset);

@@ -3,6 +3,7 @@
 #include "nn/optim.h"
 
 #include <cmath>
+#include <set>
 
 #include "tensor/backend.h"
 
@@ -85,6 +86,20 @@ void Optimizer::load_state_dict(const NamedTensors& saved) {
     assign(slot, t.to(slot.dtype()).to(slot.device()));
   }
   IRIS_CHECK(found_steps, "optimizer state: the 'steps' entry is missing");
+  IRIS_CHECK(steps_ >= 0, "optimizer state: 'steps' is ", steps_, "; it must be >= 0");
+  // Completeness: a parameter may have no state (it never had a gradient), but one that has some
+  // must have every slot the others have (AdamW: exp_avg and exp_avg_sq). A file missing one moment
+  // once resumed with that moment at zero, and different losses, silently.
+  std::set<std::string> slots;
+  for (auto& [name, t] : saved)
+    if (name != "steps") slots.insert(name.substr(name.find('.', name.find('.') + 1) + 1));
+  for (size_t g = 0; g < state_.size(); ++g)
+    for (size_t i = 0; i < state_[g].size(); ++i) {
+      if (state_[g][i].empty()) continue;
+      for (const std::string& slot : slots)
+        IRIS_CHECK(has_state(g, i, slot), "optimizer state: parameter ", g, ".", i, " has some state but no '",
+                   slot, "' (the file is incomplete)");
+    }
 }
 
 // ---- SGD ------------------------------------------------------------------------------------

@@ -154,3 +154,39 @@ TEST_CASE("checkpoint contents, plain weights and errors") {
   std::ofstream(dir + "/cut.safetensors", std::ios::binary).write(bytes.data(), bytes.size() / 2);
   CHECK_THROWS_AS(nn::load_checkpoint(dir + "/cut.safetensors", m2, &opt2), Error);
 }
+
+TEST_CASE("damaged checkpoints are refused, not resumed silently (issue 27)") {
+  std::string dir = fresh_dir("damaged");
+  std::system(("mkdir -p " + dir).c_str());
+  models::VisionTransformer m(toy_config());
+  nn::AdamW opt(m.parameters(), 1e-3);
+  Tensor loss = sum(m.forward(rand({2, 1, 8, 8})));
+  loss.backward();
+  opt.step();  // every parameter now has exp_avg and exp_avg_sq
+  nn::TrainState st;
+  st.epoch = 1;
+  const std::string path = dir + "/c.safetensors";
+  nn::save_checkpoint(path, m, &opt, st);
+  SafetensorsFile f = load_safetensors(path);
+  auto rewrite = [&](const std::string& name, const std::string& drop, const std::string& key, const std::string& value) {
+    std::vector<std::pair<std::string, Tensor>> kept;
+    for (auto& [k, t] : f.tensors)
+      if (k != drop) kept.push_back({k, t});
+    std::map<std::string, std::string> meta = f.metadata;
+    if (!key.empty()) meta[key] = value;
+    save_safetensors(dir + "/" + name, kept, meta);
+    return dir + "/" + name;
+  };
+  models::VisionTransformer m2(toy_config());
+  nn::AdamW opt2(m2.parameters(), 1e-3);
+  // one moment of one parameter missing: once resumed with it at zero
+  std::string one_moment = rewrite("moment.safetensors", "optim.0.0.exp_avg_sq", "", "");
+  CHECK_THROWS_WITH_SUBSTR(nn::load_checkpoint(one_moment, m2, &opt2), "parameter 0.0 has some state but no 'exp_avg_sq'");
+  // negative counters: once trained "epoch -4/3", or wrapped the RNG offset around
+  CHECK_THROWS_WITH_SUBSTR(nn::load_checkpoint(rewrite("epoch.safetensors", "", "epoch", "-5"), m2, &opt2),
+                           "'epoch' is -5; it must be >= 0");
+  CHECK_THROWS_WITH_SUBSTR(nn::load_checkpoint(rewrite("rng.safetensors", "", "rng_offset", "-1"), m2, &opt2),
+                           "'rng_offset' is -1");
+  nn::AdamW opt3(m2.parameters(), 1e-3);
+  CHECK_NOTHROW(nn::load_checkpoint(path, m2, &opt3));  // the undamaged file still loads
+}

@@ -354,6 +354,15 @@ TEST_CASE("train_loop: wrong use gives clear errors") {
   o = options(2);
   o.resume = run.checkpoint_path("last.safetensors");
   CHECK_THROWS_WITH_SUBSTR(train_loop(shorter.task, o, run), "8 steps per epoch and this run has 4");
+  // a checkpoint past the run's epochs once trained nothing and exited 0
+  {
+    Run deeper("toy", "train", fresh_dir("errors_deeper"));
+    train_loop(f.task, options(2), deeper);
+    Fixture again(7);
+    TrainLoopOptions fewer = options(1);
+    fewer.resume = deeper.checkpoint_path("last.safetensors");
+    CHECK_THROWS_WITH_SUBSTR(train_loop(again.task, fewer, run), "past this run's 1 epochs; pass --epochs 2 or more");
+  }
   // a diverging loss stops the run with a hint
   Fixture wild(7);
   o = options(1);

@@ -78,6 +78,10 @@ TrainResult train_loop_erased(const TrainTask<NoBatch>& task, const TrainLoopOpt
     IRIS_CHECK(saved == nullptr || saved->as_int() == steps_per_epoch, o.resume, ": the checkpoint was made with ",
                saved ? saved->as_int() : 0, " steps per epoch and this run has ", steps_per_epoch,
                "; resume with the same --batch-size and data");
+    IRIS_CHECK(st.epoch <= o.epochs, o.resume, ": the checkpoint is at epoch ", st.epoch, ", past this run's ",
+               o.epochs, " epochs; pass --epochs ", st.epoch, " or more to go on from it");
+    IRIS_CHECK(st.epoch_step < steps_per_epoch || steps_per_epoch == 0, o.resume, ": the checkpoint is at step ",
+               st.epoch_step, " of an epoch of ", steps_per_epoch, " steps");
     std::cerr << run.app() << ": resumed from " << o.resume << " at epoch " << st.epoch << ", step " << st.step << "\n";
   }
   std::vector<json::Value> curve_records =
