@@ -504,6 +504,22 @@ TEST_CASE("flags: the optimiser flags with an app's defaults and help") {
   CHECK(plain.get_double("weight-decay") == 0.05);
 }
 
+TEST_CASE("flags: the shared names carry their ranges in every app (issue 27)") {
+  auto parse = [](const std::vector<std::string>& args) {
+    Flags flags("app", "a test app", {{"train", "train"}});
+    add_optimizer_flags(flags);
+    flags.add_int("train-subset", 0, "first N images").add_int("log-every", 10, "records").add_int("save-every", 0, "ckpt");
+    flags.parse(args);
+    return flags;
+  };
+  CHECK_THROWS_WITH_SUBSTR(parse({"train", "--train-subset", "-5"}), "--train-subset must be in [0, 1e+09], got -5");
+  CHECK_THROWS_WITH_SUBSTR(parse({"train", "--log-every", "-1"}), "--log-every must be in [1, 1e+09], got -1");
+  CHECK_THROWS_WITH_SUBSTR(parse({"train", "--save-every", "-2"}), "--save-every must be in [0");
+  CHECK_THROWS_WITH_SUBSTR(parse({"train", "--clip-norm", "-1"}), "--clip-norm must be in [0");
+  CHECK_THROWS_WITH_SUBSTR(parse({"train", "--label-smoothing", "1"}), "--label-smoothing must be in [0, 0.999]");
+  CHECK(parse({"train", "--train-subset", "0", "--log-every", "1", "--clip-norm", "0"}).get_int("log-every") == 1);
+}
+
 TEST_CASE("flags: mistakes are clear errors with the closest name") {
   auto parse = [](std::vector<std::string> args) {
     Flags flags = make_flags();

@@ -90,6 +90,23 @@ Flags::Flags(std::string app, std::string summary, std::vector<Subcommand> subco
   set_range("seed", 0, 9.2e18).set_range("threads", 0, 4096);
 }
 
+namespace {
+
+// Ranges of the flags several apps register under the same name, applied wherever one is
+// registered so that no app forgets them (an app may narrow one with set_range). Without them,
+// --train-subset -5 trained on everything and --log-every -1 wrote no records, silently.
+struct KnownRange {
+  const char* name;
+  double min_value, max_value;
+};
+constexpr KnownRange kKnownRanges[] = {
+    {"train-subset", 0, 1e9}, {"test-subset", 0, 1e9},  {"log-every", 1, 1e9},       {"save-every", 0, 1e9},
+    {"eval-every", 0, 1e6},   {"workers", 0, 256},      {"clip-norm", 0, 1e9},       {"weight-decay", 0, 10},
+    {"warmup", 0, 1e6},       {"label-smoothing", 0, 0.999}, {"drop-path", 0, 0.999}, {"seeds", 1, 100},
+};
+
+}  // namespace
+
 Flags::Flag& Flags::add(const std::string& name, Kind kind, const std::string& help, const std::string& value_name,
                         bool shared) {
   IRIS_CHECK(valid_flag_name(name), "Flags::add: flag name '", name,
@@ -104,6 +121,13 @@ Flags::Flag& Flags::add(const std::string& name, Kind kind, const std::string& h
   flag.value_name = value_name;
   flag.shared = shared;
   order_.push_back(name);
+  if (kind == Kind::integer || kind == Kind::number)
+    for (const KnownRange& r : kKnownRanges)
+      if (name == r.name) {
+        flag.has_range = true;
+        flag.min_value = r.min_value;
+        flag.max_value = r.max_value;
+      }
   return flag;
 }
 

@@ -16,7 +16,7 @@ ClassifyOptions train_options(const Flags& flags, uint64_t seed, int64_t train_s
     if (!flags.is_set("epochs")) o.epochs = ablate ? 1 : 2;
     if (!flags.is_set("batch-size")) o.batch_size = 32;
     if (!flags.is_set("log-every")) o.log_every = 1;
-    o.warmup_epochs = 0.5;
+    if (!flags.is_set("warmup")) o.warmup_epochs = 0.5;
   }
   // never more than one batch bigger than the data (tiny --quick sets)
   o.batch_size = std::min<int64_t>(o.batch_size, std::max<int64_t>(1, train_size));

@@ -93,7 +93,7 @@ TrainOptions train_options(const Flags& flags, bool ablate) {
     if (!flags.is_set("epochs")) o.epochs = 2;
     if (!flags.is_set("batch-size")) o.batch_size = 64;
     if (!flags.is_set("log-every")) o.log_every = 1;
-    o.warmup_epochs = 0.25;
+    if (!flags.is_set("warmup")) o.warmup_epochs = 0.25;
   }
   IRIS_CHECK(o.loss == "unicl" || o.loss == "clip" || o.loss == "ce", "unknown --loss '", o.loss,
              "': use unicl, clip or ce");

@@ -164,7 +164,7 @@ int run_train(const Flags& flags, bool demo) {
     test_subset = 256;
     if (!flags.is_set("batch-size")) o.batch_size = 32;
     if (!flags.is_set("log-every")) o.log_every = 1;
-    o.warmup_epochs = 0.5;
+    if (!flags.is_set("warmup")) o.warmup_epochs = 0.5;
   }
   Data d = load_data(flags, augment, subset, test_subset);
   models::VitConfig cfg = model_config(flags);
