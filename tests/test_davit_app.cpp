@@ -50,6 +50,7 @@ TEST_CASE("davit train --quick on the corner probe writes its run folder; eval r
   CHECK(m["flops"].as_int() > 10000000);
   CHECK(m["top1"].as_number() >= 0.0);
   CHECK(m["top1"].as_number() <= 100.0);
+  CHECK(m["train_loss"].as_number() < m["first_loss"].as_number());  // it learned (a range check cannot fail)
   CHECK(m["steps"].as_int() == 16);  // 256 images, batch 32, 2 epochs
   CHECK_FILES_EXIST("/tmp/iris_test_davit_probe", {"config.json", "metrics.jsonl", "curves.png", "predictions.png",
                                                    "attention.png", "weights.safetensors",

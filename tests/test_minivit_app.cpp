@@ -105,6 +105,7 @@ TEST_CASE("minivit train --quick: a teacher, then a student distilled from it; e
   REQUIRE_MESSAGE(s.status == 0, s.err);
   const json::Value sm = last_json_line(s.out)["metrics"];
   check_top1(sm);
+  CHECK(sm["train_loss"].as_number() < sm["first_loss"].as_number());  // the distilled student learned
   CHECK(sm["share"].as_int() == 2);
   CHECK(sm["params"].as_int() < tm["params"].as_int());  // shared weights count once
   CHECK(sm["params"].as_int() > tm["params"].as_int() / 3);

@@ -113,6 +113,8 @@ TEST_CASE("unicl: train --quick (unicl on shapes, export-clip) resumes exactly; 
   for (const char* k : {"top1", "probe", "zeroshot"}) check_percent(m, k);
   CHECK(m["params"].as_int() > 10000);
   CHECK(std::isfinite(m["train_loss"].as_number()));
+  // the contrastive loss fell (issue 27: a finite loss alone let a planted bug in the targets pass)
+  CHECK(m["train_loss"].as_number() < m["first_loss"].as_number());
   CHECK_FILES_EXIST(out, {"weights.safetensors", "tokenizer.model", "top5.png", "config.json", "metrics.jsonl",
                           "result.json"});
   CHECK(path_exists(clip));
