@@ -325,6 +325,16 @@ const Tensor& SafetensorsFile::get(const std::string& name) const {
                       tensors.empty() ? "no tensors" : some));
 }
 
+json::Value SafetensorsFile::metadata_json(const std::string& key) const {
+  auto it = metadata.find(key);
+  IRIS_CHECK(it != metadata.end(), path, ": the metadata has no '", key, "' entry");
+  try {
+    return json::parse(it->second);
+  } catch (const Error& e) {
+    throw Error(cat_str(path, ": metadata '", key, "' is not valid JSON: ", e.what()));
+  }
+}
+
 bool SafetensorsFile::contains(const std::string& name) const {
   for (const auto& kv : tensors)
     if (kv.first == name) return true;

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/json.h"
 #include "tensor/tensor.h"
 
 namespace iris {
@@ -26,6 +27,9 @@ struct SafetensorsFile {
 
   const Tensor& get(const std::string& name) const;  // throws listing a few of the available names
   bool contains(const std::string& name) const;
+  // The "__metadata__" entry `key` parsed as JSON; a missing key or malformed JSON throws naming the
+  // file and the key (not a bare "json: ..." message).
+  json::Value metadata_json(const std::string& key) const;
 };
 
 // Reads and validates the whole file; any problem is an iris::Error naming the file and the problem.

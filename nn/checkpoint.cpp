@@ -80,7 +80,7 @@ TrainState load_checkpoint(const std::string& path, Module& model, Optimizer* op
   s.rng_seed = static_cast<uint64_t>(meta_int(f, "rng_seed"));
   s.rng_offset = static_cast<uint64_t>(counter("rng_offset"));
   auto extra = f.metadata.find("extra");
-  if (extra != f.metadata.end()) s.extra = json::parse(extra->second);
+  if (extra != f.metadata.end()) s.extra = f.metadata_json("extra");
   default_generator().set_state(s.rng_seed, s.rng_offset);
   return s;
 }

@@ -521,3 +521,12 @@ TEST_CASE("safetensors: fuzzed files only ever raise iris::Error") {
   CHECK(loaded > 0);
   CHECK(rejected > 2000);
 }
+
+TEST_CASE("metadata JSON errors name the file and the key (issue 27)") {
+  const std::string path = "/tmp/iris_test_metadata_json.safetensors";
+  save_safetensors(path, {{"w", zeros({2})}}, {{"config", "{\"depth\": 3"}, {"extra", "{\"a\": 1}"}});
+  SafetensorsFile f = load_safetensors(path);
+  CHECK(f.metadata_json("extra")["a"].as_int() == 1);
+  CHECK_THROWS_WITH_SUBSTR(f.metadata_json("config"), path + ": metadata 'config' is not valid JSON");
+  CHECK_THROWS_WITH_SUBSTR(f.metadata_json("format"), path + ": the metadata has no 'format' entry");
+}

@@ -97,7 +97,7 @@ int run_eval(const Flags& flags) {
   SafetensorsFile file = load_safetensors(weights);
   IRIS_CHECK(file.metadata.count("config"), "davit eval: ", weights,
              " has no DaViT config in its metadata; use the weights.safetensors that davit train writes");
-  json::Value c = json::parse(file.metadata.at("config"));
+  json::Value c = file.metadata_json("config");
   std::string task = file.metadata.count("task") ? file.metadata.at("task") : flags.get_string("task");
   Budget bud = budget_from(flags);  // the probe as it was trained
   if (file.metadata.count("probe_label")) bud.probe_pair = file.metadata.at("probe_label") == "pair";

@@ -87,9 +87,9 @@ models::MiniVitConfig config_from_json(const json::Value& v) {
 std::unique_ptr<models::MiniVit> load_model(const std::string& path, const char* what) {
   SafetensorsFile file = load_safetensors(path);
   json::Value config;
-  if (file.metadata.count("config")) config = json::parse(file.metadata.at("config"));
+  if (file.metadata.count("config")) config = file.metadata_json("config");
   else if (file.metadata.count("extra")) {
-    json::Value extra = json::parse(file.metadata.at("extra"));
+    json::Value extra = file.metadata_json("extra");
     if (extra.is_object() && extra.contains("config")) config = extra["config"];
   }
   IRIS_CHECK(config.is_object(), "minivit: ", what, " ", path, " has no MiniViT config in its metadata; use the "

@@ -78,7 +78,7 @@ LoadedModel load_model_file(const std::string& path, Device device) {
   out.data = file.metadata.at("data");
   for (const char* key : {"mean", "std"})
     if (file.metadata.count(key)) {
-      json::Value a = json::parse(file.metadata.at(key));
+      json::Value a = file.metadata_json(key);
       for (size_t i = 0; i < a.size(); ++i) (key[0] == 'm' ? out.mean : out.std).push_back(a[i].as_number());
     }
   out.trained.loss = file.metadata.count("loss") ? file.metadata.at("loss") : "unicl";
@@ -86,7 +86,7 @@ LoadedModel load_model_file(const std::string& path, Device device) {
   const std::string tok = folder_of(path) + "/" + (file.metadata.count("tokenizer") ? file.metadata.at("tokenizer")
                                                                                     : std::string("tokenizer.model"));
   out.tokenizer = std::make_shared<text::Tokenizer>(tok);
-  models::DualEncoderConfig cfg = config_from_json(json::parse(file.metadata.at("config")));
+  models::DualEncoderConfig cfg = config_from_json(file.metadata_json("config"));
   out.trained.model = std::make_shared<models::DualEncoder>(cfg);
   nn::NamedTensors model_part;
   Tensor head_w, head_b;

@@ -89,9 +89,9 @@ models::VitConfig model_config(const Flags& flags) {
 // "extra"), so `vit eval --weights FILE` needs no --config; false when the file has none.
 bool config_from_file(const SafetensorsFile& f, models::VitConfig& cfg) {
   json::Value c;
-  if (f.metadata.count("config")) c = json::parse(f.metadata.at("config"));
+  if (f.metadata.count("config")) c = f.metadata_json("config");
   else if (f.metadata.count("extra")) {
-    json::Value extra = json::parse(f.metadata.at("extra"));
+    json::Value extra = f.metadata_json("extra");
     if (extra.is_object() && extra.contains("config")) c = extra["config"];
   }
   if (!c.is_object()) return false;
