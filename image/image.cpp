@@ -159,6 +159,19 @@ Image decode_image(const std::string& bytes, const std::string& name, int channe
     IRIS_CHECK(jpeg_has_end_marker(bytes), "load_image: cannot decode ", what,
                ": truncated JPEG (no end-of-image marker after the last scan)");
   }
+  // A PNG's size is in its IHDR chunk (bytes 16-23, big-endian); read it first, since stb's
+  // message for a 0x0 or oversized PNG is "unknown image type" (its last probe's, BMP's).
+  if (std::strcmp(format, "PNG") == 0 && bytes.size() >= 24) {
+    auto be32 = [&](size_t at) {
+      const auto* b = reinterpret_cast<const unsigned char*>(bytes.data()) + at;
+      return (uint64_t(b[0]) << 24) | (uint64_t(b[1]) << 16) | (uint64_t(b[2]) << 8) | uint64_t(b[3]);
+    };
+    const uint64_t w = be32(16), h = be32(20);
+    IRIS_CHECK(w > 0 && h > 0, "load_image: cannot decode ", what, ": its header says ", w, "x", h,
+               " pixels (an image needs at least one)");
+    IRIS_CHECK(w * h <= uint64_t(kMaxImagePixels), "load_image: ", what, " is ", w, "x", h,
+               " pixels, over the limit of ", kMaxImagePixels, " pixels (kMaxImagePixels)");
+  }
   const auto* buffer = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int length = static_cast<int>(bytes.size());
   int width = 0, height = 0, stored_channels = 0;

@@ -208,6 +208,15 @@ TEST_CASE("corrupt, truncated, empty, missing and oversized files are errors nam
   write_bytes(tmp.file("huge.png"), huge);
   CHECK_THROWS_WITH_SUBSTR(load_image(tmp.file("huge.png")), "over the limit");
   CHECK_THROWS_WITH_SUBSTR(load_image(tmp.file("huge.png")), "huge.png");
+  // 100000 x 100000 and 0 x 0 once said "unknown image type" (stb's last probe's message)
+  put32(16, 100000);
+  put32(20, 100000);
+  write_bytes(tmp.file("vast.png"), huge);
+  CHECK_THROWS_WITH_SUBSTR(load_image(tmp.file("vast.png")), "is 100000x100000 pixels, over the limit");
+  put32(16, 0);
+  put32(20, 0);
+  write_bytes(tmp.file("zero.png"), huge);
+  CHECK_THROWS_WITH_SUBSTR(load_image(tmp.file("zero.png")), "its header says 0x0 pixels");
 }
 
 TEST_CASE("Image <-> Tensor") {
