@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "io/file_util.h"
+#include "io/safetensors.h"
 #include "data/text/corpus.h"
 #include "data/text/tokenizer.h"
 #include "tests/app_runner.h"
@@ -158,6 +159,18 @@ TEST_CASE("unicl: train --quick (unicl on shapes, export-clip) resumes exactly; 
   check_percent(zm, "top1");
   CHECK(zm["predicted"].contains("blue star"));
   CHECK(path_exists(kDir + "/zs/top5.png"));
+  // a weights file whose metadata points the tokenizer outside its folder is refused (issue 27)
+  {
+    SafetensorsFile f = load_safetensors(clip);
+    std::map<std::string, std::string> meta = f.metadata;
+    meta["tokenizer"] = "../../../etc/passwd";
+    const std::string evil = kDir + "/clip/evil.safetensors";
+    save_safetensors(evil, f.tensors, meta);
+    Result e = run("unicl zeroshot --quick --weights " + evil + " --classes \"red circle, blue star\" --out " + kDir + "/zs-evil");
+    CHECK(e.status != 0);
+    CHECK(e.err.find("metadata 'tokenizer' is '../../../etc/passwd'; it must be a file name beside the weights") !=
+          std::string::npos);
+  }
 
   Result p = run("unicl probe --quick --weights " + out + "/weights.safetensors --out " + kDir + "/probe");
   INFO(p.err);
