@@ -93,8 +93,9 @@ LabelledImages load_fashion_mnist(const std::string& dir, bool train) {
   out.images = read_idx(images);
   Tensor y = read_idx(labels);
   IRIS_CHECK(out.images.dim() == 3, images, ": expected [N, H, W] images, got shape ", shape_str(out.images.shape()));
-  IRIS_CHECK(y.dim() == 1 && y.shape()[0] == out.images.shape()[0], labels, ": ", y.numel(),
-             " labels for ", out.images.shape()[0], " images");
+  IRIS_CHECK(y.dim() == 1, labels, ": expected labels of shape [N], got ", shape_str(y.shape()));
+  IRIS_CHECK(y.shape()[0] == out.images.shape()[0], labels, ": ", y.numel(), " labels for ",
+             out.images.shape()[0], " images (", images, ")");
   out.labels = y.to(DType::i64);
   IRIS_CHECK(max(out.labels).item() < 10, labels, ": labels must be 0..9");
   return out;

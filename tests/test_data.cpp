@@ -98,6 +98,16 @@ TEST_CASE("missing Fashion-MNIST names the Debian package and the overrides") {
   CHECK(fashion_mnist_classes()[9] == "ankle boot");
 }
 
+TEST_CASE("a label file of the wrong shape says its shape (issue 27)") {
+  const std::string dir = tmp_path("fmnist_shape");
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  write_gz(dir + "/train-images-idx3-ubyte.gz", idx_bytes({6, 2, 2}, std::string(24, '\x01')));
+  write_gz(dir + "/train-labels-idx1-ubyte.gz", idx_bytes({3, 2}, std::string(6, '\x01')));  // [3, 2], 6 values
+  CHECK_THROWS_WITH_SUBSTR(load_fashion_mnist(dir, true), "expected labels of shape [N], got [3, 2]");
+  write_gz(dir + "/train-labels-idx1-ubyte.gz", idx_bytes({5}, std::string(5, '\x01')));
+  CHECK_THROWS_WITH_SUBSTR(load_fashion_mnist(dir, true), "5 labels for 6 images");
+}
+
 TEST_CASE("Fashion-MNIST loads when installed") {
   std::string dir = fashion_mnist_dir();
   std::ifstream probe(dir + "/t10k-labels-idx1-ubyte.gz");
