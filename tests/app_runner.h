@@ -8,7 +8,8 @@
 //   file_exists(path), slurp(path) (a whole file as a string, "" if missing), have_fashion_mnist()
 //   CHECK_FILES_EXIST(dir, {"config.json", ...})  one CHECK per file under dir, naming a missing one
 //   REQUIRE_FASHION_MNIST("what");                at the top of a test case: returns, with a message,
-//                                                 when Fashion-MNIST is not installed
+//                                                 when Fashion-MNIST is not installed, and the suite
+//                                                 then counts as skipped in CTest (exit code 77)
 // Leaves out timeouts (a hung app hangs the test; CTest's timeout stops it) and stdin.
 #pragma once
 
@@ -68,6 +69,8 @@ inline std::string fresh_dir(const std::string& dir) {
   return dir;
 }
 
+extern bool g_skipped_for_missing_data;  // tests/doctest_main.cpp: the suite exits as "skipped"
+
 inline bool have_fashion_mnist() { return file_exists(data::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz"); }
 
 }  // namespace iris::testing
@@ -83,6 +86,7 @@ inline bool have_fashion_mnist() { return file_exists(data::fashion_mnist_dir() 
   do {                                                                                       \
     if (!::iris::testing::have_fashion_mnist()) {                                            \
       MESSAGE("Fashion-MNIST is not installed (make deps); skipping " << std::string(what)); \
+      ::iris::testing::g_skipped_for_missing_data = true;                                    \
       return;                                                                                \
     }                                                                                        \
   } while (0)

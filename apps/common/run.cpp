@@ -15,6 +15,7 @@
 #include "autograd/autocast.h"
 #include "io/file_util.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/isa.h"
 #include "tensor/device_query.h"
 #include "tensor/tensor.h"
 
@@ -185,6 +186,7 @@ int app_main(Flags& flags, int argc, const char* const* argv, const std::functio
   }
   try {
     if (flags.threads() > 0) set_num_threads(flags.threads());
+    cpu::kernel_isa();  // a bad IRIS_ISA stops the app now, not at its first matrix product
     manual_seed(flags.seed());
     if (flags.has("device")) require_device(flags.device());
     const bool amp = flags.amp();  // a shared flag: every app has it
