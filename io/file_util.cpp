@@ -4,11 +4,13 @@
 #include "io/file_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -28,6 +30,23 @@ std::string temp_path_for(const std::string& path) {
   std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   return cat_str(dir, ".", name, ".tmp-", static_cast<long>(::getpid()), "-", counter++);
+}
+
+// Removes "dir/.name.tmp-<pid>-<n>" files left by processes that no longer run (a kill -9 during
+// a write), so a run killed many times does not collect them. A live process's are left alone.
+void remove_stale_temps(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string prefix = "." + (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp-";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.compare(0, prefix.size(), prefix) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(file.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || !end || *end != '-' || pid == static_cast<long>(::getpid())) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
+  }
 }
 
 }  // namespace
@@ -91,6 +110,7 @@ void write_file_atomic(const std::string& path, const std::function<void(std::FI
   f = nullptr;
   if (close_rc != 0) fail(cat_str("closing the temporary file failed: ", reason()));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(cat_str("renaming the temporary file onto it failed: ", reason()));
+  remove_stale_temps(path);
   // Make the rename itself durable: fsync the folder (best effort; some filesystems refuse).
   size_t slash = path.find_last_of('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));

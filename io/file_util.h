@@ -14,7 +14,8 @@ std::string read_file(const std::string& path);
 
 // Replaces `path` with `bytes` so that readers see either the old file or the whole new one: writes a
 // temporary file in the same folder, fflush + fsync, then rename over `path`. On any failure the
-// temporary file is removed and an iris::Error names the path.
+// temporary file is removed and an iris::Error names the path. After a successful write, temporary
+// files of `path` left by processes that no longer run (killed mid-write) are removed too.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
 // The same, for contents too large to build in memory first: `write_contents` writes into the open

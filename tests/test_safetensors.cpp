@@ -1,6 +1,7 @@
 // safetensors checkpoints and the file helpers: round trips of every dtype and layout, the file written
 // by the Python package (exact values), atomic replacement, and a corruption suite + fuzz loop that must
 // only ever produce iris::Error. Leaves out: GPU tensors (saving copies them to the CPU; covered by CUDA tests).
+#include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -529,4 +530,22 @@ TEST_CASE("metadata JSON errors name the file and the key (issue 27)") {
   CHECK(f.metadata_json("extra")["a"].as_int() == 1);
   CHECK_THROWS_WITH_SUBSTR(f.metadata_json("config"), path + ": metadata 'config' is not valid JSON");
   CHECK_THROWS_WITH_SUBSTR(f.metadata_json("format"), path + ": the metadata has no 'format' entry");
+}
+
+TEST_CASE("write_file_atomic removes temporary files that killed writers left behind (issue 27)") {
+  const std::string dir = "/tmp/iris_test_stale_temps";
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const pid_t child = fork();  // a pid that is certainly not running once reaped
+  if (child == 0) _exit(0);
+  REQUIRE(child > 0);
+  waitpid(child, nullptr, 0);
+  const std::string stale = dir + "/.last.safetensors.tmp-" + std::to_string(child) + "-0";
+  const std::string live = dir + "/.last.safetensors.tmp-" + std::to_string(getppid()) + "-0";  // a running process
+  const std::string other = dir + "/.other.tmp-" + std::to_string(child) + "-0";                // another file's
+  for (const std::string& p : {stale, live, other}) write_file_atomic(p, "x");
+  write_file_atomic(dir + "/last.safetensors", "new");
+  CHECK_FALSE(std::filesystem::exists(stale));
+  CHECK(std::filesystem::exists(live));
+  CHECK(std::filesystem::exists(other));
+  CHECK(read_file(dir + "/last.safetensors") == "new");
 }
