@@ -31,7 +31,7 @@ Flags make_flags() {
            {"ablate", "random init, ITC, MIM, ITC+MIM x label fractions x seeds: ablation.md, ablation.png, JSON"}});
   f.add_string("objective", "itc+mim", "pretrain: itc (CLIP loss), mim (masked visual-token prediction) or itc+mim "
                "(FaRL: L = L_ITC + lambda L_MIM)", "OBJ");
-  f.add_int("pretrain-epochs", 5, "pretrain: epochs over the pre-training pairs");
+  f.add_int("pretrain-epochs", 3, "pretrain: epochs over the pre-training pairs");
   f.add_double("mim-weight", 1.0, "pretrain: lambda, the weight of the MIM loss");
   f.add_int("mask-patches", 26, "pretrain: patches BEiT's blockwise masking aims for (of 64; ~40%)");
   f.add_int("vocab", 256, "visual vocabulary: k-means clusters of 6x6x3 patches");
@@ -55,8 +55,8 @@ Flags make_flags() {
   f.add_string("inits", "random,itc,mim,both", "ablate: the initialisations (both = itc+mim)", "LIST");
   f.add_string("fractions", "1,10,100", "ablate: label percentages", "LIST");
   f.add_int("seeds", 3, "ablate: seeds per arm (--seed, --seed+1, ...): pre-training and fine-tuning");
-  f.add_int("pretrain-faces", 20000, "pre-training image-caption pairs (train faces 0 .. N-1)");
-  f.add_int("labelled-faces", 5000, "labelled faces for fine-tuning (the train faces after the pre-training ones)");
+  f.add_int("pretrain-faces", 8000, "pre-training image-caption pairs (train faces 0 .. N-1)");
+  f.add_int("labelled-faces", 2500, "labelled faces for fine-tuning (the train faces after the pre-training ones)");
   f.add_int("val-faces", 500, "val faces (pre-training's retrieval and token accuracy)");
   f.add_int("test-faces", 1000, "test faces (parsing F1, NME)");
   f.add_int("world-seed", 1, "the FACES world's seed");
@@ -75,7 +75,7 @@ Flags make_flags() {
   f.set_range("labelled-faces", 1, 1e7);
   f.set_range("val-faces", 1, 1e6);
   f.set_range("test-faces", 1, 1e6);
-  f.set_default("epochs", "10");
+  f.set_default("epochs", "3");
   f.set_default("batch-size", "128");
   f.set_default("lr", "0.001");
   return f;
