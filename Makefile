@@ -98,7 +98,7 @@ sanitize: deps
 	@# The app smoke tests (test_apps, test_datagen, test_davit_app) are left out here: they run the
 	@# app binaries end to end (minutes under ASan at -O0); their code runs in-process in other suites.
 	@cd build-asan && IRIS_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j $(strip $(JOBS)) -E 'test_apps|test_datagen|test_davit_app|test_minivit_app|test_unicl_app'
+	  ctest --output-on-failure -j $(strip $(JOBS)) -E 'test_apps|test_datagen|test_davit_app|test_minivit_app|test_unicl_app|test_farl_app'
 
 # The same suite with the sanitizers at -O1: some bugs (and miscompiles) appear only once the
 # optimiser inlines across headers, which the -O0 build above cannot see. Built portable
@@ -107,7 +107,7 @@ sanitize-opt: deps
 	@$(MAKE) --no-print-directory build BUILD=build-asan-opt \
 	  CMAKE_FLAGS="-DIRIS_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIRIS_NATIVE=OFF"
 	@cd build-asan-opt && IRIS_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j $(strip $(JOBS)) -E 'test_apps|test_datagen|test_davit_app|test_minivit_app|test_unicl_app'
+	  ctest --output-on-failure -j $(strip $(JOBS)) -E 'test_apps|test_datagen|test_davit_app|test_minivit_app|test_unicl_app|test_farl_app'
 
 bench: deps build
 	@$(RUN_ENV) $(BUILD)/bin/iris_bench
