@@ -7,6 +7,10 @@
 //   fresh_dir("/tmp/iris_x")    removes that folder (REQUIREs success) and returns its path
 //   file_exists(path), slurp(path) (a whole file as a string, "" if missing), have_fashion_mnist()
 //   CHECK_FILES_EXIST(dir, {"config.json", ...})  one CHECK per file under dir, naming a missing one
+//   tokenizer_flag(dir)                           " --tokenizer DIR/iris.model", trained once per process
+//                                                 on the caption corpus (apps that read captions)
+//   records_without_seconds(path)                 a metrics.jsonl without wall-clock "seconds": what two
+//                                                 runs (e.g. uninterrupted and resumed) must agree on
 //   REQUIRE_FASHION_MNIST("what");                at the top of a test case: returns, with a message,
 //                                                 when Fashion-MNIST is not installed, and the suite
 //                                                 then counts as skipped in CTest (exit code 77)
@@ -20,9 +24,13 @@
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
+#include <sstream>
 #include <string>
 
 #include "data/idx.h"
+#include "data/text/corpus.h"
+#include "data/text/tokenizer.h"
+#include "io/file_util.h"
 #include "io/json.h"
 #include "tests/helpers.h"
 
@@ -67,6 +75,30 @@ inline json::Value last_json_line(const std::string& out) {
 inline std::string fresh_dir(const std::string& dir) {
   REQUIRE(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
   return dir;
+}
+
+inline std::string tokenizer_flag(const std::string& dir) {
+  static const std::string path = [&] {
+    make_dirs(dir);
+    const std::string p = dir + "/iris.model";
+    int64_t lines = static_cast<int64_t>(text::caption_corpus_coverage_lines().size()) + 2000;
+    write_file_atomic(p, text::train_tokenizer_model(text::generate_caption_corpus(1, lines), 600));
+    return p;
+  }();
+  return " --tokenizer " + path;
+}
+
+inline std::vector<json::Value> records_without_seconds(const std::string& path) {
+  std::vector<json::Value> out;
+  std::istringstream lines(slurp(path));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    json::Value rec = json::parse(line), kept = json::Value::object();
+    for (const auto& [key, value] : rec.items())
+      if (key != "seconds") kept[key] = value;
+    out.push_back(kept);
+  }
+  return out;
 }
 
 extern bool g_skipped_for_missing_data;  // tests/doctest_main.cpp: the suite exits as "skipped"

@@ -4,6 +4,7 @@
 //   CHECK_GRADCHECK(fn, {inputs...}, opts): finite differences vs backward() (autograd/gradcheck.h).
 //   noncontiguous(t): the same values in a strided, non-contiguous layout (a leaf).
 //   CHECK_THROWS_WITH_SUBSTR(expr, "text"): expr throws iris::Error whose message contains text.
+//   json_ints(v), json_matrix(rows): a golden JSON array as int64s, a list of rows as an f64 [n, m] tensor.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -15,6 +16,7 @@
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "io/json.h"
 
 namespace iris::testing {
 
@@ -84,6 +86,23 @@ inline Tensor randn64(const Shape& shape, uint64_t seed, bool requires_grad = tr
 inline GradcheckResult run_gradcheck(const TensorFn& f, const std::vector<Tensor>& inputs,
                                      const GradcheckOptions& opts = {}) {
   return gradcheck(f, inputs, opts);
+}
+
+// A JSON array of integers (golden case files).
+inline std::vector<int64_t> json_ints(const json::Value& v) {
+  std::vector<int64_t> out;
+  for (const json::Value& e : v.elements()) out.push_back(e.as_int());
+  return out;
+}
+
+// A JSON list of n rows of m numbers as an f64 [n, m] tensor ([0, 0] when there are no rows).
+inline Tensor json_matrix(const json::Value& rows) {
+  std::vector<double> values;
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const int64_t m = n == 0 ? 0 : static_cast<int64_t>(rows[0].size());
+  for (const json::Value& r : rows.elements())
+    for (const json::Value& e : r.elements()) values.push_back(e.as_number());
+  return from_vector(values, Shape{n, m});
 }
 
 }  // namespace iris::testing

@@ -13,15 +13,10 @@
 #include "tests/golden_helpers.h"
 
 using namespace iris;
+using testing::json_ints;
 using namespace iris::models;
 
 namespace {
-
-std::vector<int64_t> ints(const json::Value& v) {
-  std::vector<int64_t> out;
-  for (const json::Value& e : v.elements()) out.push_back(e.as_int());
-  return out;
-}
 
 DavitConfig config_from(const SafetensorsFile& f) {
   json::Value c = json::parse(f.metadata.at("config"));
@@ -32,9 +27,9 @@ DavitConfig config_from(const SafetensorsFile& f) {
   cfg.stem_kernel = c["stem_kernel"].as_int();
   cfg.stem_stride = c["stem_stride"].as_int();
   cfg.stem_padding = c["stem_padding"].as_int();
-  cfg.embed_dims = ints(c["embed_dims"]);
-  cfg.depths = ints(c["depths"]);
-  cfg.num_heads = ints(c["num_heads"]);
+  cfg.embed_dims = json_ints(c["embed_dims"]);
+  cfg.depths = json_ints(c["depths"]);
+  cfg.num_heads = json_ints(c["num_heads"]);
   cfg.window_size = c["window_size"].as_int();
   cfg.mlp_ratio = c["mlp_ratio"].as_number();
   cfg.attn_types.clear();

@@ -6,8 +6,6 @@
 // clear error. A small tokenizer is trained here from the caption corpus, so no `make tokenizer` is needed.
 #include <sstream>
 
-#include "data/text/corpus.h"
-#include "data/text/tokenizer.h"
 #include "io/file_util.h"
 #include "tests/app_runner.h"
 
@@ -20,29 +18,8 @@ const std::string kDir = "/tmp/iris_test_farl_app";
 
 AppResult run(const std::string& command) { return run_app(command, kDir + "/stderr.txt"); }
 
-std::string tokenizer_flag() {
-  static const std::string path = [] {
-    make_dirs(kDir);
-    const std::string p = kDir + "/iris.model";
-    int64_t lines = static_cast<int64_t>(text::caption_corpus_coverage_lines().size()) + 2000;
-    write_file_atomic(p, text::train_tokenizer_model(text::generate_caption_corpus(1, lines), 600));
-    return p;
-  }();
-  return " --tokenizer " + path;
-}
+std::string tokenizer_flag() { return testing::tokenizer_flag(kDir); }
 
-std::vector<json::Value> records_without_seconds(const std::string& path) {
-  std::vector<json::Value> out;
-  std::istringstream lines(slurp(path));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty()) continue;
-    json::Value rec = json::parse(line), kept = json::Value::object();
-    for (const auto& [key, value] : rec.items())
-      if (key != "seconds") kept[key] = value;
-    out.push_back(kept);
-  }
-  return out;
-}
 
 // Made once: the quick itc+mim encoder the fine-tuning tests start from.
 std::string pretrained_encoder() {

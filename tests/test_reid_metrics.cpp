@@ -12,24 +12,11 @@
 #include "tests/helpers.h"
 
 using namespace iris;
+using testing::json_ints;
+using testing::json_matrix;
 using namespace iris::metrics;
 
 namespace {
-
-std::vector<int64_t> ints(const json::Value& v) {
-  std::vector<int64_t> out;
-  for (const auto& e : v.elements()) out.push_back(e.as_int());
-  return out;
-}
-
-Tensor matrix(const json::Value& rows) {
-  std::vector<double> values;
-  const int64_t n = static_cast<int64_t>(rows.size());
-  const int64_t m = n == 0 ? 0 : static_cast<int64_t>(rows[0].size());
-  for (const auto& r : rows.elements())
-    for (const auto& e : r.elements()) values.push_back(e.as_number());
-  return from_vector(values, Shape{n, m});
-}
 
 const json::Value& golden() {
   static const json::Value g = json::parse(read_file("tests/golden/reid_cases.json"));
@@ -65,10 +52,10 @@ TEST_CASE("reid: equals the NumPy reference and torchreid on the golden cases") 
     opt.max_rank = c["max_rank"].as_int();
     if (!c["junk_id"].is_null()) opt.junk_id = c["junk_id"].as_int();
     opt.ap = c["ap_style"].as_string() == "torchreid" ? ReidAp::torchreid : ReidAp::market_official;
-    Tensor d = matrix(c["dist"]);
+    Tensor d = json_matrix(c["dist"]);
     auto run = [&] {
-      return evaluate_reid(d, ints(c["query_ids"]), ints(c["query_cameras"]), ints(c["gallery_ids"]),
-                           ints(c["gallery_cameras"]), opt);
+      return evaluate_reid(d, json_ints(c["query_ids"]), json_ints(c["query_cameras"]), json_ints(c["gallery_ids"]),
+                           json_ints(c["gallery_cameras"]), opt);
     };
     const json::Value& ref = c["reference"];
     if (ref.is_null()) {  // no valid query at all
@@ -99,11 +86,11 @@ TEST_CASE("reid: equals the NumPy reference and torchreid on the golden cases") 
 
 TEST_CASE("reid: feature distances as torchreid's compute_distance_matrix") {
   const json::Value& g = golden()["distances"];
-  Tensor q = matrix(g["query"]), gal = matrix(g["gallery"]);
+  Tensor q = json_matrix(g["query"]), gal = json_matrix(g["gallery"]);
   for (const char* metric : {"euclidean", "cosine"}) {
     CAPTURE(metric);
     std::vector<double> got = reid_distances(q, gal, reid_distance_from_name(metric)).to_vector<double>();
-    std::vector<double> want = matrix(g[metric]).to_vector<double>();
+    std::vector<double> want = json_matrix(g[metric]).to_vector<double>();
     REQUIRE(got.size() == want.size());
     for (size_t i = 0; i < got.size(); ++i) CHECK(std::fabs(got[i] - want[i]) < 1e-12);
   }

@@ -12,24 +12,9 @@
 #include "tests/helpers.h"
 
 using namespace iris;
+using testing::json_ints;
+using testing::json_matrix;
 using namespace iris::metrics;
-
-namespace {
-
-std::vector<int64_t> ints(const json::Value& v) {
-  std::vector<int64_t> out;
-  for (const auto& e : v.elements()) out.push_back(e.as_int());
-  return out;
-}
-
-Tensor matrix(const json::Value& rows) {
-  std::vector<double> values;
-  for (const auto& r : rows.elements())
-    for (const auto& e : r.elements()) values.push_back(e.as_number());
-  return from_vector(values, Shape{static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())});
-}
-
-}  // namespace
 
 TEST_CASE("retrieval: hand-worked recall with several captions per image") {
   // 2 images, 3 captions: captions 0, 2 show image 0; caption 1 shows image 1.
@@ -57,8 +42,8 @@ TEST_CASE("retrieval: equals the reference and clip_benchmark's formula on the g
   for (const auto& c : g["cases"].elements()) {
     const std::string name = c["name"].as_string();
     CAPTURE(name);
-    Tensor s = matrix(c["similarity"]);
-    const std::vector<int64_t> caption_image = ints(c["caption_image"]);
+    Tensor s = json_matrix(c["similarity"]);
+    const std::vector<int64_t> caption_image = json_ints(c["caption_image"]);
     for (size_t i = 0; i < c["ks"].size(); ++i) {
       const int64_t k = c["ks"][i].as_int();
       CAPTURE(k);
@@ -74,8 +59,8 @@ TEST_CASE("retrieval: equals the reference and clip_benchmark's formula on the g
   }
   CHECK(checked_cb >= 12);
   for (const auto& z : g["zero_shot"].elements()) {
-    Tensor s = matrix(z["similarity"]);
-    Tensor labels = from_vector(ints(z["labels"]));
+    Tensor s = json_matrix(z["similarity"]);
+    Tensor labels = from_vector(json_ints(z["labels"]));
     for (size_t i = 0; i < z["ks"].size(); ++i)
       CHECK(std::fabs(zero_shot_topk_percent(s, labels, z["ks"][i].as_int()) - z["top"][i].as_number()) < 1e-9);
   }

@@ -8,8 +8,6 @@
 
 #include "io/file_util.h"
 #include "io/safetensors.h"
-#include "data/text/corpus.h"
-#include "data/text/tokenizer.h"
 #include "tests/app_runner.h"
 
 using namespace iris;
@@ -23,30 +21,8 @@ const std::string kDir = "/tmp/iris_test_unicl_app";
 Result run(const std::string& command) { return run_app(command, kDir + "/stderr.txt"); }
 
 // A small tokenizer trained once from the caption corpus; returns " --tokenizer PATH".
-std::string tokenizer_flag() {
-  static const std::string path = [] {
-    make_dirs(kDir);
-    const std::string p = kDir + "/iris.model";
-    int64_t lines = static_cast<int64_t>(text::caption_corpus_coverage_lines().size()) + 2000;
-    write_file_atomic(p, text::train_tokenizer_model(text::generate_caption_corpus(1, lines), 600));
-    return p;
-  }();
-  return " --tokenizer " + path;
-}
+std::string tokenizer_flag() { return testing::tokenizer_flag(kDir); }
 
-// metrics.jsonl without the wall-clock "seconds": what two runs must agree on.
-std::vector<json::Value> records_without_seconds(const std::string& path) {
-  std::vector<json::Value> out;
-  std::istringstream lines(slurp(path));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty()) continue;
-    json::Value rec = json::parse(line), kept = json::Value::object();
-    for (const auto& [key, value] : rec.items())
-      if (key != "seconds") kept[key] = value;
-    out.push_back(kept);
-  }
-  return out;
-}
 
 void check_percent(const json::Value& v, const char* key) {
   INFO(key);
