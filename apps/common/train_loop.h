@@ -100,6 +100,9 @@ struct TrainResult {
   bool stopped_early = false;      // stop_after_steps reached
   double train_seconds = 0;        // in batches and steps: evaluation, checkpoints and pictures left out
   double items_per_second = 0;     // items of this process / train_seconds
+  // The first and the last step's loss of this process (0 when it ran no step).
+  double first_loss() const { return step_losses.empty() ? 0.0 : step_losses.front(); }
+  double last_loss() const { return step_losses.empty() ? 0.0 : step_losses.back(); }
 };
 
 namespace detail {

@@ -162,7 +162,7 @@ Finetuned finetune(const models::FarlConfig& cfg, const models::FarlVisual* visu
   TrainResult r = train_loop(task, loop, run);
   out.steps = r.steps;
   out.stopped_early = r.stopped_early;
-  if (!r.step_losses.empty()) out.first_loss = r.step_losses.front(), out.final_loss = r.step_losses.back();
+  out.first_loss = r.first_loss(), out.final_loss = r.last_loss();
   model.eval();
   return out;
 }

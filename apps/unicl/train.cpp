@@ -179,7 +179,7 @@ Trained train_arm(const Testbed& bed, const text::Tokenizer& tokenizer, const Tr
   TrainResult r = train_loop(task, loop, run);
   t.steps = r.steps;
   t.stopped_early = r.stopped_early;
-  if (!r.step_losses.empty()) t.first_loss = r.step_losses.front(), t.final_loss = r.step_losses.back();
+  t.first_loss = r.first_loss(), t.final_loss = r.last_loss();
   arm.eval();
   return t;
 }
