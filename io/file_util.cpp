@@ -143,4 +143,15 @@ bool path_exists(const std::string& path) {
   return std::filesystem::exists(path, ec);
 }
 
+std::string folder_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string file_beside(const std::string& path, const std::string& name, const std::string& what) {
+  IRIS_CHECK(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..", path, ": ", what,
+             " is '", name, "'; it must be a file name beside the weights, without folders");
+  return folder_of(path) + "/" + name;
+}
+
 }  // namespace iris

@@ -32,4 +32,12 @@ void make_dirs(const std::string& path);
 // True when `path` names an existing file or folder.
 bool path_exists(const std::string& path);
 
+// The folder part of a path ("runs/a/w.safetensors" -> "runs/a"; "w.safetensors" -> ".").
+std::string folder_of(const std::string& path);
+
+// The path of a file named `name` beside `path` (a tokenizer next to its weights). `name` comes from the
+// file's own metadata, so it must be a bare file name: one with folders ("../../x"), "." or ".." throws,
+// naming `path` and `what` (e.g. "metadata 'tokenizer'").
+std::string file_beside(const std::string& path, const std::string& name, const std::string& what);
+
 }  // namespace iris

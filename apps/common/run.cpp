@@ -144,12 +144,12 @@ void Run::log(json::Value record) {
   records_.push_back(std::move(record));
 }
 
-std::string Run::finish(json::Value metrics) {
+std::string Run::finish(json::Value metrics, bool print) {
   IRIS_CHECK(metrics.is_object(), "Run::finish: metrics must be a JSON object like {\"top1\": 88.4}");
   if (!metrics.contains("seconds")) metrics["seconds"] = rounded_seconds(seconds());
   std::string line = final_json_line(app_, cmd_, metrics);
   write_file_atomic(path("result.json"), line + "\n");
-  std::cout << line << std::endl;
+  if (print) std::cout << line << std::endl;
   return line;
 }
 

@@ -56,8 +56,9 @@ class Run {
   const std::vector<json::Value>& records() const { return records_; }
 
   // Prints the final line on stdout ("seconds" added when missing) and also writes it to
-  // <dir>/result.json. Returns the line.
-  std::string finish(json::Value metrics);
+  // <dir>/result.json. Returns the line. A sub-run of a bigger command (demo's or ablate's parts) passes
+  // print = false: stdout's one line is the whole command's.
+  std::string finish(json::Value metrics, bool print = true);
   std::string finish_arms(json::Value arms);
 
  private:

@@ -3,6 +3,7 @@
 //   DIR/faces_masks.png  parsing masks over the faces, landmarks as dots (hollow: covered), a legend
 //   DIR/faces_hair.png   one face re-rendered with every hair style and colour, and a map of the
 //                        pixels one edit changed (red) against those it kept (grey)
+//   DIR/face/000.png ..  the first 64 faces at their own size, one file each (what `farl parse --image` reads)
 //   DIR/faces.json       config, label and landmark names, and per face: factors, caption and its
 //                        claims, landmarks, label pixel counts
 // Every sample is rendered (and timed: the final line reports faces per second); the pictures show
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "apps/common/run.h"
 #include "apps/datagen/datagen.h"
@@ -156,6 +158,12 @@ int run_faces(const Flags& flags) {
   grid.title = "FACES (" + std::string(face_split_name(config.split)) + ", seed " + std::to_string(config.seed) +
                ", " + std::to_string(config.size) + "x" + std::to_string(config.size) + ")";
   save_png(run.path("faces.png"), make_image_grid(cells, grid));
+  make_dirs(run.path("face"));
+  for (int i = 0; i < shown; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%03d.png", i);
+    save_png(run.path("face/" + std::string(name)), samples[i].render.image);
+  }
 
   // faces_masks.png: masks over the faces with the landmarks, and a legend.
   cells.clear();

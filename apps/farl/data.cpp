@@ -1,5 +1,5 @@
 // farl: the FACES world in memory (pictures, parsing masks, landmarks, factors for captions), and its sizes.
-// Leaves out: augmentation and user image folders.
+// Leaves out: augmentation, user image folders (the user's faces come one file at a time) and resizing them.
 #include <algorithm>
 
 #include "apps/farl/farl.h"
@@ -46,6 +46,21 @@ Image face_image(const FaceSet& set, int64_t i) {
   std::vector<Tensor> chans;
   for (int64_t c = 0; c < 3; ++c) chans.push_back(img.select(0, c) * kStd[c] + kMean[c]);
   return tensor_to_image(stack(chans, 0));
+}
+
+FaceSet load_user_faces(const std::vector<std::string>& paths, int64_t size) {
+  IRIS_CHECK(!paths.empty(), "farl: --image names no file");
+  std::vector<Tensor> images;
+  for (const std::string& path : paths) {
+    Image img = load_image(path, 3);  // throws naming the file when it is missing or not an image
+    IRIS_CHECK(img.height() == size && img.width() == size, path, " is ", img.width(), "x", img.height(),
+               "; farl works on ", size, "x", size, " faces (as `datagen faces` writes them in DIR/face/): crop or resize it first");
+    images.push_back(image_to_tensor(img));
+  }
+  FaceSet set;
+  set.images = data::normalize_channels(stack(images, 0), kMean, kStd).contiguous();
+  set.factors.resize(paths.size());
+  return set;
 }
 
 Sizes sizes_from(const Flags& flags) {

@@ -1,7 +1,8 @@
 // farl: the model's config as flags and JSON, and the pre-trained encoder file (weights.safetensors):
 //   tensors   the Farl state dict with plain names (visual.*, text.*, logit_scale) and tokens.centroids
-//   metadata  kind = farl-encoder, config (JSON, config_to_json), objective (itc | mim | itc+mim)
-// Leaves out: the tokenizer model (the text tower's ids are those of the --tokenizer the run used).
+//   metadata  kind = farl-encoder, config (JSON, config_to_json), objective (itc | mim | itc+mim), mean / std
+//             (JSON arrays), tokenizer (the file name of the sentencepiece model copied beside the weights)
+// Leaves out: optimiser state (that is the run's checkpoint).
 #include "apps/farl/farl.h"
 #include "io/file_util.h"
 #include "io/safetensors.h"
@@ -54,12 +55,26 @@ models::FarlConfig config_from_json(const json::Value& v) {
   return c;
 }
 
-void save_encoder(const std::string& path, const Pretrained& p, const std::string& objective) {
+namespace {
+const char* kTokenizerFile = "tokenizer.model";
+
+std::string json_array(const std::vector<double>& v) {
+  json::Value a = json::Value::array();
+  for (double x : v) a.push_back(x);
+  return a.dump();
+}
+}  // namespace
+
+void save_encoder(const std::string& path, const Pretrained& p, const std::string& objective,
+                  const std::string& tokenizer_path) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, t] : p.model->state_dict()) tensors.push_back({name, t});
   tensors.push_back({"tokens.centroids", p.centroids});
+  make_dirs(folder_of(path));
+  write_file_atomic(folder_of(path) + "/" + kTokenizerFile, read_file(tokenizer_path));
   save_safetensors(path, tensors,
-                   {{"kind", "farl-encoder"}, {"config", config_to_json(p.model->cfg).dump()}, {"objective", objective}});
+                   {{"kind", "farl-encoder"}, {"config", config_to_json(p.model->cfg).dump()}, {"objective", objective},
+                    {"mean", json_array(kMean)}, {"std", json_array(kStd)}, {"tokenizer", kTokenizerFile}});
 }
 
 LoadedEncoder load_encoder(const std::string& path) {
@@ -72,6 +87,11 @@ LoadedEncoder load_encoder(const std::string& path) {
              "`farl pretrain` writes");
   LoadedEncoder out;
   out.objective = file.metadata.count("objective") ? file.metadata.at("objective") : "";
+  if (file.metadata.count("tokenizer")) {
+    out.tokenizer_path = file_beside(path, file.metadata.at("tokenizer"), "metadata 'tokenizer'");
+    IRIS_CHECK(path_exists(out.tokenizer_path), path, ": its tokenizer ", out.tokenizer_path,
+               " is missing; copy it beside the weights (`farl pretrain` writes both)");
+  }
   models::FarlConfig cfg;
   try {
     cfg = config_from_json(json::parse(file.metadata.at("config")));

@@ -25,8 +25,8 @@ extern const std::vector<double> kMean, kStd;
 
 struct FaceSet {
   Tensor images;     // f32 [N, 3, 48, 48], normalised
-  Tensor masks;      // i64 [N, 48, 48], face_label values
-  Tensor landmarks;  // f32 [N, 14, 2], pixels (x, y)
+  Tensor masks;      // i64 [N, 48, 48], face_label values (undefined for the user's own pictures)
+  Tensor landmarks;  // f32 [N, 14, 2], pixels (x, y) (undefined for the user's own pictures)
   std::vector<synth::FaceFactors> factors;  // for the captions
   int64_t size() const { return images.defined() ? images.shape()[0] : 0; }
 };
@@ -34,6 +34,9 @@ struct FaceSet {
 FaceSet make_face_set(synth::FaceSplit split, int64_t first, int64_t count, uint64_t world_seed);
 FaceSet first_faces(const FaceSet& set, int64_t n);     // the first n faces
 Image face_image(const FaceSet& set, int64_t i);        // the picture, un-normalised
+// The user's own faces (PNG/JPEG files, comma-separated in --image): RGB, exactly size x size (what
+// `datagen faces` writes); one clear line for a missing, corrupt or odd-sized file. No masks or landmarks.
+FaceSet load_user_faces(const std::vector<std::string>& paths, int64_t size);
 
 // How many faces each part of the world holds (the pre-training pairs are train faces 0 .. pretrain - 1; the
 // labelled set the next `labelled` train faces; val and test their own splits with disjoint identities).
@@ -77,12 +80,16 @@ Pretrained pretrain(const FaceSet& train, const FaceSet& val, const text::Tokeni
 
 // ---- the encoder file -------------------------------------------------------------------------
 // weights.safetensors: the whole Farl model (plain names), the visual vocabulary ("tokens.centroids") and
-// metadata kind = farl-encoder, config (JSON), objective.
-void save_encoder(const std::string& path, const Pretrained& p, const std::string& objective);
+// metadata kind = farl-encoder, config (JSON), objective, mean / std (JSON: the image normalisation) and
+// tokenizer (the sentencepiece model's file name: a copy written beside the weights, since its ids are the
+// text tower's embedding rows). This is also the file `farl pretrain --export` writes for HairCLIP.
+void save_encoder(const std::string& path, const Pretrained& p, const std::string& objective,
+                  const std::string& tokenizer_path);
 struct LoadedEncoder {
   std::shared_ptr<models::Farl> model;
   std::string objective;
   Tensor centroids;
+  std::string tokenizer_path;  // the tokenizer beside the weights (empty in files written before it travelled)
 };
 LoadedEncoder load_encoder(const std::string& path);  // one-line errors for a missing or wrong file
 
@@ -109,6 +116,9 @@ struct Finetuned {
 // visual: a pre-trained encoder (copied: the caller's stays as it is), or null for random init (from the seed).
 Finetuned finetune(const models::FarlConfig& cfg, const models::FarlVisual* visual, const FaceSet& labelled,
                    const FaceSet& test, const FinetuneOptions& o, Run& run);
+// Predictions for images f32 [N, 3, S, S] (normalised): parse -> i64 masks [N, S, S]; align -> f32 points
+// [N, 14, 2] in pixels.
+Tensor predict_dense(models::FarlDense& model, const std::string& task, const Tensor& images, Device device);
 json::Value evaluate_dense(models::FarlDense& model, const std::string& task, const FaceSet& test, Device device,
                            Tensor* predictions = nullptr);  // predictions: masks i64 [N,48,48] or points [N,14,2]
 // Heatmap cells <-> image pixels: cell j's centre is pixel (j + 0.5) S / H - 0.5.
@@ -117,7 +127,7 @@ Tensor pixels_to_cells(const Tensor& pixels, int64_t heatmap, int64_t image);
 
 // ---- pictures ---------------------------------------------------------------------------------
 // parsing.png: faces with the predicted mask beside the true one; landmarks.png: predicted (red) and true
-// (green) landmarks; tokens.png: faces beside their visual-token maps (the MIM targets, coloured by id).
+// (green) landmarks (a set without masks or landmarks, the user's own faces, gets the prediction only); tokens.png: faces beside their visual-token maps (the MIM targets, coloured by id).
 void save_parsing_picture(const std::string& path, const FaceSet& set, const Tensor& predicted, int count = 8);
 void save_landmark_picture(const std::string& path, const FaceSet& set, const Tensor& predicted, int count = 8);
 void save_token_picture(const std::string& path, const FaceSet& set, const Tensor& tokens, const Tensor& predicted,

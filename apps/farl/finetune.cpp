@@ -167,18 +167,22 @@ Finetuned finetune(const models::FarlConfig& cfg, const models::FarlVisual* visu
   return out;
 }
 
-json::Value evaluate_dense(models::FarlDense& model, const std::string& task, const FaceSet& test, Device device,
-                           Tensor* predictions) {
+Tensor predict_dense(models::FarlDense& model, const std::string& task, const Tensor& images, Device device) {
   NoGradGuard ng;
-  const bool parse = task == "parse";
-  const int64_t N = test.size(), S = model.visual->cfg.img_size, H = 4 * model.visual->cfg.grid();
+  const int64_t N = images.shape()[0], S = model.visual->cfg.img_size, H = 4 * model.visual->cfg.grid();
   std::vector<Tensor> preds;
   for (int64_t i = 0; i < N; i += 64) {
-    Tensor images = test.images.slice(0, i, std::min(N, i + 64)).to(device);
-    Tensor logits = head_logits(model, task, images);
-    preds.push_back(parse ? argmax(logits, 1).cpu() : cells_to_pixels(models::soft_argmax(logits).cpu(), H, S));
+    Tensor logits = head_logits(model, task, images.slice(0, i, std::min(N, i + 64)).to(device));
+    preds.push_back(task == "parse" ? argmax(logits, 1).cpu() : cells_to_pixels(models::soft_argmax(logits).cpu(), H, S));
   }
-  Tensor all = cat(preds, 0).contiguous();
+  return cat(preds, 0).contiguous();
+}
+
+json::Value evaluate_dense(models::FarlDense& model, const std::string& task, const FaceSet& test, Device device,
+                           Tensor* predictions) {
+  const bool parse = task == "parse";
+  const int64_t N = test.size(), S = model.visual->cfg.img_size;
+  Tensor all = predict_dense(model, task, test.images, device);
   if (predictions) *predictions = all;
   json::Value m = json::Value::object();
   if (parse) {

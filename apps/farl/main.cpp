@@ -5,7 +5,10 @@
 //   farl parse --init W|random --labels PCT         FPN adapters + UperNet-lite, F1-mean on the test split
 //   farl align --init W|random --labels PCT         heatmaps + soft-argmax, NME inter-ocular on the test split
 //   farl ablate [--inits LIST] [--fractions LIST] [--seeds N]   every init x label fraction x seed: table, chart, JSON
-// Leaves out: eval/demo commands, `parse --image`, the HairCLIP export, augmentation.
+//   farl demo                                       a short itc+mim pre-training, then parsing on 10% of the labels
+//   parse/align --image A.png,B.png                 also predict the user's own 48x48 faces (image-parse.png, ...)
+//   pretrain --export [--export-out FILE]           also write the encoder + tokenizer where HairCLIP looks for it
+// Leaves out: a separate eval command (parse and align evaluate on the test split as they finish), augmentation.
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -28,7 +31,8 @@ Flags make_flags() {
           {{"pretrain", "pre-train the encoder (--objective itc|mim|itc+mim); writes <run>/weights.safetensors"},
            {"parse", "fine-tune face parsing (10 labels) from --init W|random on --labels % of the labelled faces"},
            {"align", "fine-tune face alignment (14 landmarks) from --init W|random on --labels % of the labelled faces"},
-           {"ablate", "random init, ITC, MIM, ITC+MIM x label fractions x seeds: ablation.md, ablation.png, JSON"}});
+           {"ablate", "random init, ITC, MIM, ITC+MIM x label fractions x seeds: ablation.md, ablation.png, JSON"},
+           {"demo", "about a minute: a short itc+mim pre-training, then face parsing on 10% of the labels, with pictures"}});
   f.add_string("objective", "itc+mim", "pretrain: itc (CLIP loss), mim (masked visual-token prediction) or itc+mim "
                "(FaRL: L = L_ITC + lambda L_MIM)", "OBJ");
   f.add_int("pretrain-epochs", 3, "pretrain: epochs over the pre-training pairs");
@@ -47,6 +51,12 @@ Flags make_flags() {
                "`make tokenizer`)", "FILE");
   f.add_string("init", "random", "parse/align: the encoder to start from (a farl pretrain weights.safetensors) or "
                "random", "W");
+  f.add_string("image", "", "parse/align: your own faces to predict after fine-tuning (comma-separated 48x48 PNG/JPEG "
+               "files, e.g. DIR/face/000.png from `datagen faces --out DIR`): <run>/image-parse.png or image-align.png", "FILES");
+  f.add_bool("export", false, "pretrain: also write the encoder (image + text towers, visual vocabulary) and its "
+             "tokenizer to --export-out, the file HairCLIP loads");
+  f.add_string("export-out", "runs/farl/encoder.safetensors", "pretrain --export: where the encoder goes (the "
+               "tokenizer.model beside it)", "FILE");
   f.add_double("labels", 100, "parse/align: percent of the labelled faces to fine-tune on (e.g. 1, 10, 100)", "PCT");
   f.add_double("head-lr", 1e-3, "parse/align: learning rate of the adapters and head");
   f.add_double("backbone-lr-factor", 0.1, "parse/align: backbone lr = this x head lr");
@@ -90,8 +100,7 @@ std::string tokenizer_path(const Flags& flags) {
 struct World {
   FaceSet pretrain, labelled, val, test;
 };
-World make_world(const Flags& flags, bool need_pretrain, bool need_labelled) {
-  const Sizes s = sizes_from(flags);
+World make_world(const Flags& flags, bool need_pretrain, bool need_labelled, Sizes s) {
   const uint64_t seed = static_cast<uint64_t>(flags.get_int("world-seed"));
   World w;
   if (need_pretrain) {
@@ -125,9 +134,10 @@ void save_tokens_picture(Run& run, const Pretrained& p, const FaceSet& val) {
 
 int run_pretrain(const Flags& flags) {
   PretrainOptions o = pretrain_options(flags, false);
-  text::Tokenizer tok(tokenizer_path(flags));
+  const std::string tok_path = tokenizer_path(flags);
+  text::Tokenizer tok(tok_path);
   models::FarlConfig cfg = model_config(flags, tok.vocab_size());
-  World w = make_world(flags, true, false);
+  World w = make_world(flags, true, false, sizes_from(flags));
   Run run(flags);
   run.set_config("model", config_to_json(cfg));
   std::cerr << "farl pretrain: " << o.objective << " on " << w.pretrain.size() << " face-caption pairs, " << o.epochs
@@ -139,9 +149,14 @@ int run_pretrain(const Flags& flags) {
   m["first_loss"] = p.first_loss;
   m["train_loss"] = p.final_loss;
   if (!p.stopped_early) {
-    save_encoder(run.path("weights.safetensors"), p, o.objective);
+    save_encoder(run.path("weights.safetensors"), p, o.objective, tok_path);
     if (objective_has_mim(o.objective)) save_tokens_picture(run, p, w.val);
     std::cerr << "farl pretrain: encoder written to " << run.path("weights.safetensors") << "\n";
+    if (flags.get_bool("export")) {
+      save_encoder(flags.get_string("export-out"), p, o.objective, tok_path);
+      std::cerr << "farl pretrain: exported for HairCLIP to " << flags.get_string("export-out")
+                << " (tokenizer.model beside it)\n";
+    }
   }
   run.finish(m);
   return 0;
@@ -164,8 +179,9 @@ Init init_from(const Flags& flags) {
   return in;
 }
 
+// user: the user's own faces (--image), predicted after fine-tuning into <run>/image-<task>.png; may be empty.
 json::Value finetune_and_picture(const std::string& task, const Init& in, const World& w, FinetuneOptions o,
-                                 Run& run, uint64_t seed) {
+                                 Run& run, uint64_t seed, const FaceSet& user = FaceSet()) {
   o.task = task;
   o.seed = seed;
   o.bar_label = task + " " + std::to_string(static_cast<int>(o.label_percent)) + "%";
@@ -183,19 +199,76 @@ json::Value finetune_and_picture(const std::string& task, const Init& in, const 
     if (task == "parse") save_parsing_picture(run.path("parsing.png"), few, pred);
     else save_landmark_picture(run.path("landmarks.png"), few, pred);
   }
+  if (!f.stopped_early && user.size() > 0) {
+    Tensor pred = predict_dense(*f.model, task, user.images, o.device);
+    const std::string path = run.path("image-" + task + ".png");
+    if (task == "parse") save_parsing_picture(path, user, pred, static_cast<int>(user.size()));
+    else save_landmark_picture(path, user, pred, static_cast<int>(user.size()));
+    std::cerr << "farl " << task << ": your " << user.size() << " face(s) predicted in " << path << "\n";
+  }
   return m;
 }
 
 int run_finetune(const Flags& flags) {
   FinetuneOptions o = finetune_options(flags, false);
   Init in = init_from(flags);
-  World w = make_world(flags, false, true);
+  // the user's faces are read first, so a bad file stops the run before any training
+  FaceSet user;
+  if (!flags.get_string("image").empty()) user = load_user_faces(split_list(flags.get_string("image")), in.cfg.img_size);
+  World w = make_world(flags, false, true, sizes_from(flags));
   Run run(flags);
   run.set_config("model", config_to_json(in.cfg));
   std::cerr << "farl " << flags.command() << ": from " << flags.get_string("init") << ", " << o.label_percent
             << "% of " << w.labelled.size() << " labelled faces, run folder " << run.dir() << "\n";
-  json::Value m = finetune_and_picture(flags.command(), in, w, o, run, flags.seed());
+  json::Value m = finetune_and_picture(flags.command(), in, w, o, run, flags.seed(), user);
   run.finish(m);
+  return 0;
+}
+
+// A short itc+mim pre-training (2000 pairs, 2 epochs unless the flags say otherwise), then a parsing
+// fine-tune on 10% of 1000 labelled faces from it; sub-runs pretrain/ and parse/ of the run folder.
+int run_demo(const Flags& flags) {
+  IRIS_CHECK(flags.resume().empty(), "farl demo starts afresh; resume with farl pretrain/parse --resume");
+  Sizes s = sizes_from(flags);
+  if (!flags.quick()) {
+    if (!flags.is_set("pretrain-faces")) s.pretrain = 2000;
+    if (!flags.is_set("labelled-faces")) s.labelled = 1000;
+    if (!flags.is_set("val-faces")) s.val = 200;
+    if (!flags.is_set("test-faces")) s.test = 300;
+  }
+  const std::string tok_path = tokenizer_path(flags);
+  text::Tokenizer tok(tok_path);
+  const models::FarlConfig cfg = model_config(flags, tok.vocab_size());
+  const World w = make_world(flags, true, true, s);
+  Run run(flags);
+  run.set_config("model", config_to_json(cfg));
+  PretrainOptions po = pretrain_options(flags, false);
+  po.objective = "itc+mim";
+  if (!flags.quick() && !flags.is_set("pretrain-epochs")) po.epochs = 2;
+  std::cerr << "farl demo: 1/2 pre-training itc+mim on " << w.pretrain.size() << " face-caption pairs, " << po.epochs
+            << " epochs; run folder " << run.dir() << "\n";
+  make_dirs(run.path("pretrain"));
+  Run pre("farl", "pretrain", run.path("pretrain"));
+  Pretrained p = pretrain(w.pretrain, w.val, tok, po, cfg, pre);
+  save_encoder(pre.path("weights.safetensors"), p, po.objective, tok_path);
+  save_tokens_picture(pre, p, w.val);
+  pre.finish(p.metrics, false);
+  FinetuneOptions fo = finetune_options(flags, false);
+  if (!flags.is_set("labels")) fo.label_percent = 10;
+  std::cerr << "farl demo: 2/2 face parsing from that encoder on " << fo.label_percent << "% of " << w.labelled.size()
+            << " labelled faces\n";
+  make_dirs(run.path("parse"));
+  Run sub("farl", "parse", run.path("parse"));
+  json::Value m = finetune_and_picture("parse", Init{cfg, p.model}, w, fo, sub, flags.seed());
+  sub.finish(m, false);
+  std::cerr << "farl demo: parse F1-mean " << m["f1"].as_number() << "%, mIoU " << m["miou"].as_number()
+            << "% on " << w.test.size() << " test faces; pictures: " << sub.path("parsing.png") << ", "
+            << pre.path("tokens.png") << "\n";
+  json::Value out = json::Value::object();
+  for (const char* k : {"retrieval_top1", "token_acc"})
+    if (p.metrics.contains(k)) out[k] = p.metrics[k];
+  out["f1"] = m["f1"], out["miou"] = m["miou"], out["pretrain_loss"] = p.final_loss, out["parse_loss"] = m["train_loss"];
+  run.finish(out);
   return 0;
 }
 
@@ -214,7 +287,7 @@ int run_ablate(const Flags& flags) {
   const std::string tok_path = tokenizer_path(flags);
   text::Tokenizer tok(tok_path);
   const models::FarlConfig cfg = model_config(flags, tok.vocab_size());
-  const World w = make_world(flags, true, true);
+  const World w = make_world(flags, true, true, sizes_from(flags));
   AblationSpec spec;
   spec.title = "FaRL-mini ablation: pre-training objective x label fraction";
   spec.label_headers = {"init", "labels"};
@@ -251,7 +324,7 @@ int run_ablate(const Flags& flags) {
         make_dirs(run.path("pretrain-" + key));
         Run pre("farl", "pretrain", run.path("pretrain-" + key));
         Pretrained p = pretrain(w.pretrain, w.val, tok, po, cfg, pre);
-        pre.finish(p.metrics);
+        pre.finish(p.metrics, false);
         pretrained[key] = Init{cfg, p.model};
       }
       in = pretrained.at(key);
@@ -291,6 +364,7 @@ int main(int argc, char** argv) {
   return app_main(flags, argc, argv, [](const Flags& f) {
     if (f.command() == "pretrain") return run_pretrain(f);
     if (f.command() == "parse" || f.command() == "align") return run_finetune(f);
+    if (f.command() == "demo") return run_demo(f);
     return run_ablate(f);
   });
 }

@@ -1,5 +1,6 @@
 // farl: the pictures a person looks at. parsing.png: each face, its predicted mask over it, the true mask
-// over it; landmarks.png: faces (enlarged) with the true landmarks in green and the predicted ones in red;
+// over it; landmarks.png: faces (enlarged) with the true landmarks in green and the predicted ones in red
+// (the user's own faces, having no truth, get the prediction alone);
 // tokens.png: faces beside their visual-token maps (k-means ids as colours) and the MIM predictions at the
 // patches, predicted from the blockwise-masked face.
 // Leaves out: training curves (the loop's curves.png) and the ablation chart (apps/common/ablate).
@@ -37,12 +38,12 @@ void save_parsing_picture(const std::string& path, const FaceSet& set, const Ten
     Image face = face_image(set, i);
     cells.push_back(GridCell{face, "face"});
     cells.push_back(GridCell{overlay_mask(face, labels_image(predicted.select(0, i))), "predicted"});
-    cells.push_back(GridCell{overlay_mask(face, labels_image(set.masks.select(0, i))), "truth"});
+    if (set.masks.defined()) cells.push_back(GridCell{overlay_mask(face, labels_image(set.masks.select(0, i))), "truth"});
   }
   GridOptions go;
-  go.columns = 6;
+  go.columns = set.masks.defined() ? 6 : 4;
   go.cell_width = 96;
-  go.title = "face parsing on test faces: prediction beside truth";
+  go.title = set.masks.defined() ? "face parsing on test faces: prediction beside truth" : "face parsing: your faces";
   Image grid = make_image_grid(cells, go);
   Image legend = mask_legend(synth::face_label_names());
   Image canvas(std::max(grid.height(), legend.height()), grid.width() + legend.width() + 8, 3, uint8_t{255});
@@ -55,7 +56,9 @@ void save_landmark_picture(const std::string& path, const FaceSet& set, const Te
   const int64_t n = std::min<int64_t>(count, set.size());
   const int side = 192, S = static_cast<int>(set.images.shape()[2]);
   const double k = static_cast<double>(side) / S;
-  std::vector<float> p = predicted.contiguous().to_vector<float>(), t = set.landmarks.to_vector<float>();
+  const bool truth = set.landmarks.defined();
+  std::vector<float> p = predicted.contiguous().to_vector<float>();
+  std::vector<float> t = truth ? set.landmarks.to_vector<float>() : std::vector<float>();
   std::vector<GridCell> cells;
   for (int64_t i = 0; i < n; ++i) {
     Image face = resize(face_image(set, i), side, side);
@@ -64,7 +67,7 @@ void save_landmark_picture(const std::string& path, const FaceSet& set, const Te
       auto dot = [&](float x, float y, Color c) {
         fill_rect(face, static_cast<int>((x + 0.5) * k) - 2, static_cast<int>((y + 0.5) * k) - 2, 5, 5, c);
       };
-      dot(t[o], t[o + 1], Color(40, 200, 60));
+      if (truth) dot(t[o], t[o + 1], Color(40, 200, 60));
       dot(p[o], p[o + 1], Color(230, 30, 30));
     }
     cells.push_back(GridCell{face, ""});
@@ -72,7 +75,7 @@ void save_landmark_picture(const std::string& path, const FaceSet& set, const Te
   GridOptions go;
   go.columns = 4;
   go.cell_width = side;
-  go.title = "face alignment on test faces: truth green, prediction red";
+  go.title = truth ? "face alignment on test faces: truth green, prediction red" : "face alignment: your faces (red)";
   save_png(path, make_image_grid(cells, go));
 }
 

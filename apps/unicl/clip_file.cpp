@@ -40,10 +40,6 @@ models::DualEncoderConfig config_from_json(const json::Value& v) {
 }
 
 namespace {
-std::string folder_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
 json::Value numbers(const std::vector<double>& v) {
   json::Value a = json::Value::array();
   for (double x : v) a.push_back(x);
@@ -85,11 +81,8 @@ LoadedModel load_model_file(const std::string& path, Device device) {
   out.trained.mix = file.metadata.count("mix") ? file.metadata.at("mix") : "label";
   const std::string tok_name =
       file.metadata.count("tokenizer") ? file.metadata.at("tokenizer") : std::string("tokenizer.model");
-  // The tokenizer is a file beside the weights, named without folders: a name like "../../x" in a
-  // downloaded file must not make us read outside its folder.
-  IRIS_CHECK(!tok_name.empty() && tok_name.find('/') == std::string::npos && tok_name != "." && tok_name != "..",
-             path, ": metadata 'tokenizer' is '", tok_name, "'; it must be a file name beside the weights, without folders");
-  const std::string tok = folder_of(path) + "/" + tok_name;
+  // beside the weights, never elsewhere: a name like "../../x" in a downloaded file is refused
+  const std::string tok = file_beside(path, tok_name, "metadata 'tokenizer'");
   out.tokenizer = std::make_shared<text::Tokenizer>(tok);
   models::DualEncoderConfig cfg = config_from_json(file.metadata_json("config"));
   out.trained.model = std::make_shared<models::DualEncoder>(cfg);
