@@ -20,6 +20,8 @@ import torchvision
 from safetensors.torch import save_file
 from torchvision.ops import generalized_box_iou_loss, sigmoid_focal_loss
 
+from centernet_ref import draw_umich_gaussian, gaussian_radius
+
 torch.manual_seed(1818)
 D = torch.float64
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detection_losses.safetensors")
@@ -92,40 +94,6 @@ for red in ("sum", "mean"):
 
 
 # ---- CenterNet: gaussian_radius, draw_umich_gaussian, _neg_loss ----
-def gaussian_radius(det_size, min_overlap=0.7):
-    height, width = det_size
-    a1, b1 = 1, (height + width)
-    c1 = width * height * (1 - min_overlap) / (1 + min_overlap)
-    r1 = (b1 + np.sqrt(b1 ** 2 - 4 * a1 * c1)) / 2
-    a2, b2 = 4, 2 * (height + width)
-    c2 = (1 - min_overlap) * width * height
-    r2 = (b2 + np.sqrt(b2 ** 2 - 4 * a2 * c2)) / 2
-    a3, b3 = 4 * min_overlap, -2 * min_overlap * (height + width)
-    c3 = (min_overlap - 1) * width * height
-    r3 = (b3 + np.sqrt(b3 ** 2 - 4 * a3 * c3)) / 2
-    return min(r1, r2, r3)
-
-
-def gaussian2D(shape, sigma=1):
-    m, n = [(ss - 1.) / 2. for ss in shape]
-    y, x = np.ogrid[-m:m + 1, -n:n + 1]
-    h = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
-    h[h < np.finfo(h.dtype).eps * h.max()] = 0
-    return h
-
-
-def draw_umich_gaussian(heatmap, center, radius, k=1):
-    diameter = 2 * radius + 1
-    gaussian = gaussian2D((diameter, diameter), sigma=diameter / 6)
-    x, y = int(center[0]), int(center[1])
-    height, width = heatmap.shape[0:2]
-    left, right = min(x, radius), min(width - x, radius + 1)
-    top, bottom = min(y, radius), min(height - y, radius + 1)
-    masked_heatmap = heatmap[y - top:y + bottom, x - left:x + right]
-    masked_gaussian = gaussian[radius - top:radius + bottom, radius - left:radius + right]
-    if min(masked_gaussian.shape) > 0 and min(masked_heatmap.shape) > 0:
-        np.maximum(masked_heatmap, masked_gaussian * k, out=masked_heatmap)
-    return heatmap
 
 
 sizes = [(3.0, 4.0), (10.0, 2.5), (17.0, 23.0), (1.0, 1.0), (40.0, 7.0), (0.5, 30.0)]

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from centernet_ref import draw_umich_gaussian, gaussian_radius
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(26)
 dt = torch.float64
@@ -109,33 +111,6 @@ save_file(out, os.path.join(HERE, "outrack.safetensors"))
 
 
 # ---- occlusion targets ----------------------------------------------------------------------------
-def gaussian_radius(h, w, min_overlap=0.7):  # CenterNet's, with its / 2 quirk
-    a1, b1, c1 = 1, h + w, w * h * (1 - min_overlap) / (1 + min_overlap)
-    r1 = (b1 + math.sqrt(b1 ** 2 - 4 * a1 * c1)) / 2
-    a2, b2, c2 = 4, 2 * (h + w), (1 - min_overlap) * w * h
-    r2 = (b2 + math.sqrt(b2 ** 2 - 4 * a2 * c2)) / 2
-    a3, b3, c3 = 4 * min_overlap, -2 * min_overlap * (h + w), (min_overlap - 1) * w * h
-    r3 = (b3 + math.sqrt(b3 ** 2 - 4 * a3 * c3)) / 2
-    return min(r1, r2, r3)
-
-
-def draw_umich_gaussian(hm, center, radius, k=1):
-    d = 2 * radius + 1
-    sigma = d / 6
-    m = n = (d - 1.) / 2.
-    y, x = np.ogrid[-m:m + 1, -n:n + 1]
-    g = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
-    g[g < np.finfo(g.dtype).eps * g.max()] = 0
-    x, y = int(center[0]), int(center[1])
-    H, W = hm.shape
-    left, right = min(x, radius), min(W - x, radius + 1)
-    top, bottom = min(y, radius), min(H - y, radius + 1)
-    mh = hm[y - top:y + bottom, x - left:x + right]
-    mg = g[radius - top:radius + bottom, radius - left:radius + right]
-    if min(mg.shape) > 0 and min(mh.shape) > 0:
-        np.maximum(mh, mg * k, out=mh)
-
-
 def gen_occlusion_target(boxes, H, W, thr=0.7, max_occ=2000):
     b = np.array(boxes, dtype=np.float64).reshape(-1, 4)
     b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, W - 1)
@@ -157,7 +132,7 @@ def gen_occlusion_target(boxes, H, W, thr=0.7, max_occ=2000):
             if len(res["index"]) >= max_occ:
                 break
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-            r = max(0, int(gaussian_radius(math.ceil(y1 - y0), math.ceil(x1 - x0))))
+            r = max(0, int(gaussian_radius((math.ceil(y1 - y0), math.ceil(x1 - x0)))))
             draw_umich_gaussian(hm, (cx, cy), r)
             ix, iy = int(cx), int(cy)
             res["index"].append(iy * W + ix)
